@@ -1,0 +1,273 @@
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { FEATURE_NAMES } from '../core/features';
+import type { Logger } from '../core/logger';
+import { readMetadata } from '../core/model/artifacts';
+import { ModelManager } from '../core/model/manager';
+import { InferenceError, type Model, variantLabel } from '../core/model/model';
+import { type VariantFileWatcher, watchVariantFile } from '../core/model/variant-file';
+import { appVersion } from '../core/version';
+import type { ApiConfig } from './config';
+import {
+  ApiError,
+  InferenceFailedError,
+  InferenceTimeoutError,
+  MalformedJsonError,
+  MethodNotAllowedError,
+  NotFoundError,
+  NotReadyError,
+  OverloadedError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors';
+import { type ApiMetrics, type RouteLabel, UNMATCHED_ROUTE, createApiMetrics } from './metrics';
+import { parsePredictBody } from './validation';
+
+export interface Api {
+  /** Listens, loads the model, and resolves with the bound ports once ready. */
+  start(): Promise<{ port: number; metricsPort: number }>;
+  /** Drains: readiness fails at once, in-flight requests finish within the budget, then servers close. */
+  stop(): Promise<void>;
+}
+
+export interface ApiDeps {
+  readonly logger: Logger;
+}
+
+interface Locals {
+  route: RouteLabel;
+}
+
+class Deadline extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Deadline()), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export function createApi(config: ApiConfig, deps: ApiDeps): Api {
+  const { logger } = deps;
+  const stats = (() => {
+    try {
+      return readMetadata(config.modelDir).featureStats;
+    } catch {
+      return undefined; // the model manager reports the problem and falls back
+    }
+  })();
+  const metrics: ApiMetrics = createApiMetrics(config.metricsEnabled, stats);
+  const version = appVersion();
+  let manager: ModelManager | undefined;
+  let watcher: VariantFileWatcher | undefined;
+  let draining = false;
+  let predictsInFlight = 0;
+  let requestsInFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const isReady = (): boolean => manager !== undefined && !draining;
+  const setReady = (): void => metrics.ready(isReady());
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    requestsInFlight++;
+    res.locals.route = UNMATCHED_ROUTE;
+    metrics.requestStarted();
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      metrics.requestFinished(req.method, res.locals.route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      if (--requestsInFlight === 0) idle?.();
+    });
+    next();
+  });
+
+  const route = (label: RouteLabel) => (_req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    res.locals.route = label;
+    next();
+  };
+
+  app.get('/health', route('/health'), (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/ready', route('/ready'), (_req, res) => {
+    const m = manager?.current();
+    res.status(isReady() ? 200 : 503).json({
+      ready: isReady(),
+      draining,
+      model: m ? { name: m.name, version: m.version, variant: variantLabel(m.variant) } : null,
+      fallback: manager?.inFallback ?? false,
+    });
+  });
+
+  app.get('/version', route('/version'), (_req, res) => {
+    const m = manager?.current();
+    res.json({
+      app: { name: 'volwatch-api', version: version.version, gitRevision: version.gitRevision },
+      model: m
+        ? { name: m.name, version: m.version, variant: variantLabel(m.variant), requestedVariant: manager!.desiredVariant, fallback: manager!.inFallback, decisionThreshold: m.decisionThreshold }
+        : null,
+      features: FEATURE_NAMES,
+    });
+  });
+
+  const jsonBody = express.json({ limit: config.bodyLimitBytes, strict: true, type: () => true });
+
+  app.post(
+    '/predict',
+    route('/predict'),
+    (req, _res, next) => {
+      if (!manager || draining) return next(new NotReadyError(draining ? 'shutting down' : 'model not loaded yet'));
+      if (predictsInFlight >= config.maxInFlight) return next(new OverloadedError(config.maxInFlight));
+      const type = req.headers['content-type'];
+      if (!type || !/^application\/(.+\+)?json\b/i.test(type)) return next(new UnsupportedMediaTypeError(type));
+      next();
+    },
+    jsonBody,
+    async (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+      const parsed = (() => {
+        try {
+          return parsePredictBody(req.body, config.maxBatchRows);
+        } catch (err) {
+          next(err);
+          return undefined;
+        }
+      })();
+      if (!parsed) return;
+      const model: Model = manager!.current();
+      predictsInFlight++;
+      try {
+        const t0 = process.hrtime.bigint();
+        const probs = await withDeadline(model.predict(parsed.input, parsed.rows), config.inferenceTimeoutMs);
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const variant = variantLabel(model.variant);
+        metrics.predicted(variant, probs, seconds);
+        metrics.checkDistribution(parsed.input, parsed.rows);
+        const predictions = new Array(parsed.rows);
+        for (let i = 0; i < parsed.rows; i++) {
+          const p = probs[i]!;
+          predictions[i] = { probability: p, label: p >= model.decisionThreshold ? 1 : 0, model: model.name, version: model.version, variant };
+        }
+        res.json({ predictions });
+      } catch (err) {
+        if (err instanceof Deadline) return next(new InferenceTimeoutError(config.inferenceTimeoutMs));
+        if (err instanceof InferenceError) {
+          logger.error({ err, variant: model.variant }, 'inference failed');
+          return next(new InferenceFailedError());
+        }
+        return next(err);
+      } finally {
+        predictsInFlight--;
+      }
+    },
+  );
+
+  for (const [path, allowed] of [['/predict', 'POST'], ['/health', 'GET'], ['/ready', 'GET'], ['/version', 'GET']] as const) {
+    app.all(path, route(path), (_req, _res, next) => next(new MethodNotAllowedError(allowed)));
+  }
+
+  app.use((req, _res, next) => next(new NotFoundError(req.method)));
+
+  // Express recognises error handlers by their four parameters.
+  app.use((err: unknown, _req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
+    let apiError: ApiError;
+    const bodyErr = err as { type?: string; message?: string };
+    if (err instanceof ApiError) apiError = err;
+    else if (bodyErr?.type === 'entity.parse.failed') apiError = new MalformedJsonError(bodyErr.message ?? 'parse error');
+    else if (bodyErr?.type === 'entity.too.large') apiError = new PayloadTooLargeError(config.bodyLimitBytes);
+    else if (bodyErr?.type === 'encoding.unsupported' || bodyErr?.type === 'charset.unsupported') apiError = new UnsupportedMediaTypeError(bodyErr.message);
+    else {
+      logger.error({ err }, 'unhandled error');
+      apiError = new ApiError(500, 'internal', 'internal error');
+    }
+    metrics.error(res.locals.route, apiError.type);
+    if (res.headersSent) return;
+    res.status(apiError.status).set(apiError.headers).json(apiError.toJSON());
+  });
+
+  const server = createServer({ keepAliveTimeout: config.keepAliveTimeoutMs, requestTimeout: 30_000 }, app);
+  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+  const metricsServer = createServer(async (req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+      try {
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
+      } catch (err) {
+        logger.error({ err }, 'metrics rendering failed');
+        res.writeHead(500).end();
+      }
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"type":"not_found","message":"metrics are at GET /metrics"}}');
+  });
+
+  return {
+    async start() {
+      const port = await listen(server, config.port, config.host);
+      const metricsPort = await listen(metricsServer, config.metricsPort, config.host);
+      manager = await ModelManager.create({
+        modelDir: config.modelDir,
+        initial: config.modelVariant,
+        threads: { intraOp: config.ortIntraOpThreads, interOp: config.ortInterOpThreads },
+        logger,
+        events: {
+          loaded: (m, s) => metrics.modelLoaded(m, s),
+          loadFailed: (v) => metrics.modelLoadFailed(variantLabel(v)),
+          switched: (from, to) => {
+            metrics.modelSwitched(variantLabel(from.variant), variantLabel(to.variant));
+            metrics.modelServed(to);
+          },
+          fallback: (active) => metrics.fallback(active),
+        },
+      });
+      metrics.modelServed(manager.current());
+      if (config.modelVariantFile) {
+        watcher = watchVariantFile(config.modelVariantFile, manager, logger, config.modelVariantPollMs);
+        await watcher.poll();
+      }
+      setReady();
+      const m = manager.current();
+      logger.info({ port, metricsPort, host: config.host, model: m.name, version: m.version, variant: m.variant, fallback: manager.inFallback }, 'api ready');
+      return { port, metricsPort };
+    },
+
+    async stop() {
+      if (draining) return;
+      draining = true;
+      setReady();
+      watcher?.stop();
+      logger.info({ inFlight: requestsInFlight, budgetMs: config.shutdownTimeoutMs }, 'draining');
+      const closed = close(server);
+      server.closeIdleConnections();
+      const drained = requestsInFlight === 0 ? Promise.resolve(true) : new Promise<boolean>((resolve) => (idle = () => resolve(true)));
+      const inTime = await Promise.race([drained, new Promise<boolean>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref())]);
+      if (!inTime) logger.warn({ inFlight: requestsInFlight }, 'shutdown budget exceeded; closing remaining connections');
+      server.closeAllConnections();
+      await closed;
+      metricsServer.closeAllConnections();
+      await close(metricsServer);
+      await manager?.close();
+      logger.info('api stopped');
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { type Env, EnvReader, LOG_LEVELS, type LogLevel } from '../core/config';
+import { parseVariant, type Variant } from '../core/model/model';
+
+export interface ApiConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly metricsEnabled: boolean;
+  readonly modelDir: string;
+  readonly modelVariant: Variant;
+  /** File holding the variant (a mounted ConfigMap key); polled for hot switches. */
+  readonly modelVariantFile: string | undefined;
+  readonly modelVariantPollMs: number;
+  readonly ortIntraOpThreads: number;
+  readonly ortInterOpThreads: number;
+  readonly inferenceTimeoutMs: number;
+  readonly maxBatchRows: number;
+  readonly bodyLimitBytes: number;
+  readonly maxInFlight: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly driftEnabled: boolean;
+  readonly logLevel: LogLevel;
+}
+
+/** Defaults; the cdk8s constructs import these so ports and budgets cannot drift apart. */
+export const API_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  metricsPort: 9464,
+  modelDir: 'services/model/artifacts',
+  modelVariant: 'ml',
+  modelVariantPollMs: 1000,
+  ortIntraOpThreads: 1,
+  ortInterOpThreads: 1,
+  inferenceTimeoutMs: 250,
+  maxBatchRows: 256,
+  bodyLimitBytes: 262_144,
+  maxInFlight: 128,
+  // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable).
+  keepAliveTimeoutMs: 75_000,
+  shutdownTimeoutMs: 15_000,
+} as const;
+
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  const r = new EnvReader(env);
+  const cfg: ApiConfig = {
+    host: r.string('HOST', API_DEFAULTS.host),
+    port: r.int('PORT', API_DEFAULTS.port, 0, 65535),
+    metricsPort: r.int('METRICS_PORT', API_DEFAULTS.metricsPort, 0, 65535),
+    metricsEnabled: r.bool('METRICS_ENABLED', true),
+    modelDir: r.string('MODEL_DIR', API_DEFAULTS.modelDir),
+    modelVariant: r.custom('MODEL_VARIANT', API_DEFAULTS.modelVariant as Variant, parseVariant, '"ml", "baseline" or an absolute model directory'),
+    modelVariantFile: r.optional('MODEL_VARIANT_FILE'),
+    modelVariantPollMs: r.int('MODEL_VARIANT_POLL_MS', API_DEFAULTS.modelVariantPollMs, 100, 600_000),
+    ortIntraOpThreads: r.int('ORT_INTRA_OP_THREADS', API_DEFAULTS.ortIntraOpThreads, 1, 64),
+    ortInterOpThreads: r.int('ORT_INTER_OP_THREADS', API_DEFAULTS.ortInterOpThreads, 1, 64),
+    inferenceTimeoutMs: r.int('INFERENCE_TIMEOUT_MS', API_DEFAULTS.inferenceTimeoutMs, 1, 60_000),
+    maxBatchRows: r.int('MAX_BATCH_ROWS', API_DEFAULTS.maxBatchRows, 1, 10_000),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', API_DEFAULTS.bodyLimitBytes, 1024, 64 * 1024 * 1024),
+    maxInFlight: r.int('MAX_IN_FLIGHT', API_DEFAULTS.maxInFlight, 1, 100_000),
+    keepAliveTimeoutMs: r.int('KEEP_ALIVE_TIMEOUT_MS', API_DEFAULTS.keepAliveTimeoutMs, 1000, 3_600_000),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', API_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
+    driftEnabled: r.bool('DRIFT_ENABLED', true),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+  r.check(cfg.port === 0 || cfg.port !== cfg.metricsPort, `PORT and METRICS_PORT must differ (both ${cfg.port})`);
+  r.finish();
+  return cfg;
+}
