@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# Ephemeral Kubernetes control plane (etcd + kube-apiserver) on 127.0.0.1, no Docker.
+# Binaries are built once from their Go modules and cached under ~/.cache/volwatch.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/control-plane.sh [--dry-run] <start|stop|status|build>
+
+  start    build (if not cached) and start etcd + kube-apiserver, wait for /readyz,
+           write the kubeconfig; does nothing if already running
+  stop     stop both processes and wait until they are gone
+  status   exit 0 when the API server is ready, 3 when it is down
+  build    only build and cache the binaries
+
+Environment (defaults in brackets):
+  VOLWATCH_K8S_DIR            runtime data, certs, logs, kubeconfig [<repo>/.work/k8s]
+  VOLWATCH_K8S_PORT           kube-apiserver secure port [6443]
+  VOLWATCH_ETCD_PORT          etcd client port [23790]; peer port is this + 1
+  VOLWATCH_K8S_VERSION        Kubernetes version to build [1.34.4]
+  VOLWATCH_CACHE_DIR          build cache [~/.cache/volwatch]
+  VOLWATCH_K8S_START_TIMEOUT  seconds to wait for readiness [120]
+EOF
+}
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+K8S_DIR="${VOLWATCH_K8S_DIR:-$REPO_ROOT/.work/k8s}"
+API_PORT="${VOLWATCH_K8S_PORT:-6443}"
+ETCD_PORT="${VOLWATCH_ETCD_PORT:-23790}"
+ETCD_PEER_PORT="$((ETCD_PORT + 1))"
+K8S_VERSION="${VOLWATCH_K8S_VERSION:-1.34.4}"
+CACHE_DIR="${VOLWATCH_CACHE_DIR:-$HOME/.cache/volwatch}"
+START_TIMEOUT="${VOLWATCH_K8S_START_TIMEOUT:-120}"
+SERVICE_CIDR="10.96.0.0/16"
+
+BUILD_DIR="$CACHE_DIR/k8s-build/v$K8S_VERSION"
+BIN_DIR="$BUILD_DIR/bin"
+APISERVER_BIN="$BIN_DIR/kube-apiserver"
+ETCD_BIN="$BIN_DIR/etcd"
+PKI="$K8S_DIR/pki"
+KUBECONFIG_FILE="$K8S_DIR/kubeconfig"
+ETCD_PID="$K8S_DIR/etcd.pid"
+API_PID="$K8S_DIR/kube-apiserver.pid"
+
+DRY_RUN=0
+CMD=""
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) usage; exit 0 ;;
+    start | stop | status | build)
+      if [[ -n "$CMD" ]]; then echo "control-plane: only one command allowed, got '$CMD' and '$arg'" >&2; exit 2; fi
+      CMD="$arg" ;;
+    *) echo "control-plane: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [[ -z "$CMD" ]]; then
+  echo "control-plane: missing command (start, stop, status or build)" >&2
+  usage >&2
+  exit 2
+fi
+for v in API_PORT ETCD_PORT START_TIMEOUT; do
+  if ! [[ "${!v}" =~ ^[0-9]+$ ]]; then echo "control-plane: $v must be a number, got '${!v}'" >&2; exit 2; fi
+done
+if ! [[ "$K8S_VERSION" =~ ^1\.([0-9]+)\.([0-9]+)$ ]]; then
+  echo "control-plane: VOLWATCH_K8S_VERSION must look like 1.34.4, got '$K8S_VERSION'" >&2
+  exit 2
+fi
+K8S_MINOR="${BASH_REMATCH[1]}"
+STAGING_VERSION="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+
+log() { echo "control-plane: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# Prints the command in dry-run mode, runs it otherwise.
+run() {
+  if ((DRY_RUN)); then
+    printf '+'; printf ' %q' "$@"; printf '\n'
+  else
+    "$@"
+  fi
+}
+
+need() {
+  local missing=()
+  local t
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  if ((${#missing[@]})); then
+    die "missing required tool(s): ${missing[*]} (Debian: apt-get install -y ${missing[*]/go/golang-go})"
+  fi
+}
+
+# A pid file counts only if the process is alive and runs our binary (pids get reused).
+pid_alive() {
+  local file="$1" bin="$2" pid
+  [[ -f "$file" ]] || return 1
+  pid="$(cat "$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$bin" || return 1
+  echo "$pid"
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+curl_api() {
+  curl -fsS --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+    "https://127.0.0.1:$API_PORT$1"
+}
+
+api_ready() {
+  [[ -f "$PKI/admin.key" ]] && curl_api /readyz >/dev/null 2>&1
+}
+
+build() {
+  if [[ -x "$APISERVER_BIN" && -x "$ETCD_BIN" ]]; then
+    return 0
+  fi
+  need go
+  local mod_json gomod etcd_version
+  log "building kube-apiserver v$K8S_VERSION and etcd from the Go module proxy into $BIN_DIR (first run only; takes several minutes)"
+  run mkdir -p "$BUILD_DIR"
+  if ((DRY_RUN)); then
+    printf '+ (write %q: require k8s.io/kubernetes v%s, replace every k8s.io staging module with its %s tag)\n' "$BUILD_DIR/go.mod" "$K8S_VERSION" "$STAGING_VERSION"
+    etcd_version="<etcd version from k8s.io/kubernetes go.mod>"
+  else
+    # k8s.io/kubernetes points its staging modules at ./staging via replace directives, which
+    # are ignored in a dependency, so the throwaway module restates them as published tags.
+    mod_json="$(cd "$BUILD_DIR" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$K8S_VERSION")" ||
+      die "cannot download k8s.io/kubernetes@v$K8S_VERSION from the Go module proxy"
+    gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p' <<<"$mod_json")"
+    [[ -f "$gomod" ]] || die "go mod download did not report the go.mod of k8s.io/kubernetes@v$K8S_VERSION"
+    etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$gomod")"
+    [[ -n "$etcd_version" ]] || die "k8s.io/kubernetes@v$K8S_VERSION does not name a go.etcd.io/etcd/server/v3 version"
+    {
+      printf 'module volwatch.local/k8sbuild\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes v%s\n\nreplace (\n' "$K8S_VERSION"
+      awk '$2 == "=>" && $3 ~ /^\.\/staging\// { print $1 }' "$gomod" | sort -u |
+        while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$STAGING_VERSION"; done
+      printf ')\n'
+    } >"$BUILD_DIR/go.mod"
+    rm -f "$BUILD_DIR/go.sum"
+  fi
+  local ldflags="-s -w"
+  local pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$K8S_MINOR -X $pkg.gitTreeState=clean"
+  done
+  local start=$SECONDS
+  (
+    cd "$BUILD_DIR"
+    export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+    run go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "go.etcd.io/etcd/server/v3@$etcd_version"
+    run go build -trimpath -ldflags "$ldflags" -o "$BIN_DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+    run go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd.tmp" go.etcd.io/etcd/server/v3
+    run mv "$BIN_DIR/kube-apiserver.tmp" "$APISERVER_BIN"
+    run mv "$BIN_DIR/etcd.tmp" "$ETCD_BIN"
+  ) || die "build failed (see the go output above)"
+  ((DRY_RUN)) || log "built in $((SECONDS - start))s: $APISERVER_BIN, $ETCD_BIN"
+}
+
+# openssl chatters on stderr even on success; keep that in a log unless something fails.
+ossl() {
+  if ((DRY_RUN)); then
+    run openssl "$@"
+  else
+    openssl "$@" 2>>"$PKI/openssl.log" || die "openssl $1 failed; see $PKI/openssl.log"
+  fi
+}
+
+gen_certs() {
+  if [[ -f "$PKI/admin.key" && -f "$PKI/sa.key" && -f "$PKI/apiserver.key" ]]; then
+    return 0
+  fi
+  need openssl
+  local days=3650
+  run mkdir -p "$PKI"
+  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days "$days" \
+    -subj "/CN=volwatch-ephemeral-ca" -keyout "$PKI/ca.key" -out "$PKI/ca.crt"
+  ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=kube-apiserver" \
+    -keyout "$PKI/apiserver.key" -out "$PKI/apiserver.csr"
+  ossl x509 -req -in "$PKI/apiserver.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days "$days" -out "$PKI/apiserver.crt" -extfile <(printf '%s\n' \
+      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" \
+      "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment")
+  ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/O=system:masters/CN=volwatch-admin" \
+    -keyout "$PKI/admin.key" -out "$PKI/admin.csr"
+  ossl x509 -req -in "$PKI/admin.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days "$days" -out "$PKI/admin.crt" -extfile <(printf '%s\n' \
+      "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment")
+  ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$PKI/sa.key"
+  ossl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
+}
+
+write_kubeconfig() {
+  if ((DRY_RUN)); then
+    echo "+ (write $KUBECONFIG_FILE: cluster https://127.0.0.1:$API_PORT, user volwatch-admin with the client cert)"
+    return 0
+  fi
+  b64() { base64 -w0 "$1"; }
+  umask 077
+  cat >"$KUBECONFIG_FILE.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: volwatch-ephemeral
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority-data: $(b64 "$PKI/ca.crt")
+users:
+- name: volwatch-admin
+  user:
+    client-certificate-data: $(b64 "$PKI/admin.crt")
+    client-key-data: $(b64 "$PKI/admin.key")
+contexts:
+- name: volwatch-ephemeral
+  context:
+    cluster: volwatch-ephemeral
+    user: volwatch-admin
+current-context: volwatch-ephemeral
+EOF
+  mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
+}
+
+# Launches a binary detached in its own session; stdout/stderr go to a log file.
+launch() {
+  local pidfile="$1" logfile="$2"
+  shift 2
+  if ((DRY_RUN)); then
+    printf '+ setsid'; printf ' %q' "$@"; printf ' >%q 2>&1 &\n' "$logfile"
+    return 0
+  fi
+  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+wait_for() {
+  local what="$1" logfile="$2" pidfile="$3" bin="$4"
+  shift 4
+  ((DRY_RUN)) && return 0
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until "$@"; do
+    if ! pid_alive "$pidfile" "$bin" >/dev/null; then
+      log "$what exited during startup; last lines of $logfile:"
+      tail -n 20 "$logfile" >&2 || true
+      stop_all
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "$what not ready after ${START_TIMEOUT}s; last lines of $logfile:"
+      tail -n 20 "$logfile" >&2 || true
+      stop_all
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+etcd_healthy() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'
+}
+
+start() {
+  need curl setsid base64
+  if pid_alive "$API_PID" "$APISERVER_BIN" >/dev/null && api_ready; then
+    log "already running: https://127.0.0.1:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
+    return 0
+  fi
+  # Half-started leftovers from an earlier run are cleared so start is always from scratch.
+  stop_all quiet
+  build
+  gen_certs
+  local p
+  for p in "$API_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT"; do
+    if ((!DRY_RUN)) && port_in_use "$p"; then
+      die "port $p on 127.0.0.1 is already in use by another process; set VOLWATCH_K8S_PORT / VOLWATCH_ETCD_PORT to free ports"
+    fi
+  done
+  local begin=$SECONDS
+  # The control plane is ephemeral: every start begins with an empty etcd.
+  run rm -rf "$K8S_DIR/etcd-data"
+  run mkdir -p "$K8S_DIR/etcd-data" "$K8S_DIR/apiserver-certs"
+  launch "$ETCD_PID" "$K8S_DIR/etcd.log" "$ETCD_BIN" \
+    --name=volwatch --data-dir="$K8S_DIR/etcd-data" \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="volwatch=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --log-level=warn
+  wait_for etcd "$K8S_DIR/etcd.log" "$ETCD_PID" "$ETCD_BIN" etcd_healthy
+  launch "$API_PID" "$K8S_DIR/kube-apiserver.log" "$APISERVER_BIN" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --cert-dir="$K8S_DIR/apiserver-certs" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --service-account-issuer="https://kubernetes.default.svc" \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --authorization-mode=RBAC --anonymous-auth=false --profiling=false
+  wait_for kube-apiserver "$K8S_DIR/kube-apiserver.log" "$API_PID" "$APISERVER_BIN" api_ready
+  write_kubeconfig
+  ((DRY_RUN)) || log "ready in $((SECONDS - begin))s: https://127.0.0.1:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
+}
+
+# Stops one process: SIGTERM, then SIGKILL after 15 s; returns once it is gone.
+stop_one() {
+  local name="$1" pidfile="$2" bin="$3" pid i
+  if ! pid="$(pid_alive "$pidfile" "$bin")"; then
+    run rm -f "$pidfile"
+    return 0
+  fi
+  run kill -TERM "$pid"
+  ((DRY_RUN)) && return 0
+  for ((i = 0; i < 150; i++)); do
+    [[ -d "/proc/$pid" ]] || break
+    sleep 0.1
+  done
+  if [[ -d "/proc/$pid" ]]; then
+    log "$name (pid $pid) ignored SIGTERM for 15s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      [[ -d "/proc/$pid" ]] || break
+      sleep 0.1
+    done
+  fi
+  [[ -d "/proc/$pid" ]] && die "$name (pid $pid) is still running"
+  rm -f "$pidfile"
+}
+
+stop_all() {
+  local quiet="${1:-}"
+  local was_up=0
+  if pid_alive "$API_PID" "$APISERVER_BIN" >/dev/null || pid_alive "$ETCD_PID" "$ETCD_BIN" >/dev/null; then
+    was_up=1
+  fi
+  stop_one kube-apiserver "$API_PID" "$APISERVER_BIN"
+  stop_one etcd "$ETCD_PID" "$ETCD_BIN"
+  if [[ -z "$quiet" ]] && ((!DRY_RUN)); then
+    if ((was_up)); then log "stopped"; else log "not running"; fi
+  fi
+}
+
+status() {
+  local api_pid etcd_pid
+  api_pid="$(pid_alive "$API_PID" "$APISERVER_BIN")" || api_pid=""
+  etcd_pid="$(pid_alive "$ETCD_PID" "$ETCD_BIN")" || etcd_pid=""
+  if ((DRY_RUN)); then
+    printf '+ curl https://127.0.0.1:%s/readyz\n' "$API_PORT"
+    return 0
+  fi
+  if [[ -n "$api_pid" && -n "$etcd_pid" ]] && api_ready; then
+    echo "up: kube-apiserver pid $api_pid on https://127.0.0.1:$API_PORT, etcd pid $etcd_pid on 127.0.0.1:$ETCD_PORT, KUBECONFIG=$KUBECONFIG_FILE"
+    return 0
+  fi
+  local api_state="not running" etcd_state="not running"
+  [[ -n "$api_pid" ]] && api_state="pid $api_pid, not ready"
+  [[ -n "$etcd_pid" ]] && etcd_state="pid $etcd_pid"
+  echo "down: kube-apiserver $api_state; etcd $etcd_state"
+  return 3
+}
+
+case "$CMD" in
+  build) build ;;
+  start) run mkdir -p "$K8S_DIR"; start ;;
+  stop) stop_all ;;
+  status) status ;;
+esac
