@@ -136,9 +136,12 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   app.post(
     '/predict',
     route('/predict'),
-    (req, _res, next) => {
+    (req, res, next) => {
       if (!manager || draining) return next(new NotReadyError(draining ? 'shutting down' : 'model not loaded yet'));
+      // Counted from the first byte, so slow uploads also hold a slot: the limit bounds memory too.
       if (predictsInFlight >= config.maxInFlight) return next(new OverloadedError(config.maxInFlight));
+      predictsInFlight++;
+      res.once('close', () => predictsInFlight--);
       const type = req.headers['content-type'];
       if (!type || !/^application\/(.+\+)?json\b/i.test(type)) return next(new UnsupportedMediaTypeError(type));
       next();
@@ -155,7 +158,6 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       })();
       if (!parsed) return;
       const model: Model = manager!.current();
-      predictsInFlight++;
       try {
         const t0 = process.hrtime.bigint();
         const probs = await withDeadline(model.predict(parsed.input, parsed.rows), config.inferenceTimeoutMs);
@@ -176,8 +178,6 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
           return next(new InferenceFailedError());
         }
         return next(err);
-      } finally {
-        predictsInFlight--;
       }
     },
   );

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerDefaultMetrics } from '../core/default-metrics';
 import { FEATURE_NAMES, type FeatureName } from '../core/features';
 import type { Model, VariantLabel } from '../core/model/model';
 import { variantLabel } from '../core/model/model';
@@ -75,7 +76,7 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIO
 export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<FeatureName, FeatureBounds>> | undefined): ApiMetrics {
   const registry = new Registry();
   if (!enabled) return noopMetrics(registry);
-  collectDefaultMetrics({ register: registry });
+  registerDefaultMetrics(registry);
 
   const requests = new Counter({ name: API_METRICS.httpRequests, help: 'HTTP requests served, by method, route template and status code.', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({ name: API_METRICS.httpDuration, help: 'HTTP request duration from first byte to response end.', labelNames: ['method', 'route', 'status'] as const, buckets: HTTP_DURATION_BUCKETS, registers: [registry] });

@@ -89,10 +89,12 @@ export class OnnxModel implements Model {
       throw new InferenceError(`onnxruntime run failed: ${(err as Error).message}`);
     }
     const data = result[this.metadata.onnx.output]?.data;
-    if (!(data instanceof Float32Array) || data.length !== rows) {
-      throw new InferenceError(`model returned ${data?.length ?? 'no'} values for ${rows} rows`);
+    // Not `instanceof Float32Array`: the native binding's arrays come from the main realm,
+    // which differs from the realm of sandboxed callers such as jest (jestjs/jest#2549).
+    if (!ArrayBuffer.isView(data) || (data as Float32Array).BYTES_PER_ELEMENT !== 4 || (data as Float32Array).length !== rows) {
+      throw new InferenceError(`model returned ${(data as { length?: number } | undefined)?.length ?? 'no'} values for ${rows} rows`);
     }
-    return data;
+    return data as Float32Array;
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,88 @@
+import { spawnSync } from 'node:child_process';
+import { API_METRICS, HTTP_DURATION_BUCKETS, LATENCY_SLO_SECONDS } from '../../../services/api/metrics';
+import { type RunningApi, postJson, sample, scrape, seriesCount, startApi } from '../../support/api';
+import { validRow } from '../../support/fixtures';
+
+let srv: RunningApi;
+beforeAll(async () => {
+  srv = await startApi();
+});
+afterAll(() => srv.api.stop());
+
+describe('metrics endpoint', () => {
+  it('serves the registry content type on the metrics port only', async () => {
+    const res = await fetch(srv.metricsUrl);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect((await fetch(`${srv.url}/metrics`)).status).toBe(404);
+  });
+
+  it('passes promtool check metrics on a live scrape', async () => {
+    await postJson(`${srv.url}/predict`, { features: validRow() });
+    await postJson(`${srv.url}/predict`, '{oops');
+    await fetch(`${srv.url}/does-not-exist`);
+    const text = await scrape(srv.metricsUrl);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (check.error) throw new Error(`promtool is not installed (apt-get install prometheus): ${check.error.message}`);
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('counts requests by route template, errors by type, and predictions by variant', async () => {
+    const before = await scrape(srv.metricsUrl);
+    const predicted = (t: string) => sample(t, `${API_METRICS.predictions}{variant="ml"}`) ?? 0;
+    const ok = (t: string) => sample(t, `${API_METRICS.httpRequests}{method="POST",route="/predict",status="200"}`) ?? 0;
+    const invalid = (t: string) => sample(t, `${API_METRICS.errors}{route="/predict",type="validation"}`) ?? 0;
+    await postJson(`${srv.url}/predict`, { instances: [validRow(), validRow(), validRow()] });
+    await postJson(`${srv.url}/predict`, { features: {} });
+    const after = await scrape(srv.metricsUrl);
+    expect(predicted(after) - predicted(before)).toBe(3);
+    expect(ok(after) - ok(before)).toBe(1);
+    expect(invalid(after) - invalid(before)).toBe(1);
+    expect(sample(after, `${API_METRICS.modelInfo}{name="volwatch-spike-logreg",version="1.0.0",variant="ml"}`)).toBe(1);
+    expect(sample(after, API_METRICS.ready)).toBe(1);
+    expect(sample(after, API_METRICS.fallback)).toBe(0);
+    expect(after).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(after).toMatch(/^process_cpu_seconds_total /m);
+  });
+
+  it('has latency buckets at both SLO thresholds', () => {
+    expect(HTTP_DURATION_BUCKETS).toEqual(expect.arrayContaining([LATENCY_SLO_SECONDS.fast, LATENCY_SLO_SECONDS.acceptable]));
+  });
+
+  it('counts out-of-distribution feature values per feature and reason', async () => {
+    const before = await scrape(srv.metricsUrl);
+    const series = `${API_METRICS.outOfDistribution}{feature="spread_bps",reason="range"}`;
+    await postJson(`${srv.url}/predict`, { features: { ...validRow(), spread_bps: 1e6 } });
+    const after = await scrape(srv.metricsUrl);
+    expect(sample(after, series)! - sample(before, series)!).toBe(1);
+    expect(sample(after, `${API_METRICS.outOfDistribution}{feature="spread_bps",reason="zscore"}`)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('adds no series for 10,000 random unmatched paths', async () => {
+    await fetch(`${srv.url}/warm-up-unmatched`);
+    const before = await scrape(srv.metricsUrl);
+    const families = [API_METRICS.httpRequests, `${API_METRICS.httpDuration}_bucket`, API_METRICS.errors];
+    const counts = families.map((f) => seriesCount(before, f));
+    for (let batch = 0; batch < 100; batch++) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => fetch(`${srv.url}/x/${batch}-${i}/${Math.random().toString(36).slice(2)}?id=${i}`).then((r) => r.arrayBuffer())),
+      );
+    }
+    const after = await scrape(srv.metricsUrl);
+    expect(families.map((f) => seriesCount(after, f))).toEqual(counts);
+    expect(sample(after, `${API_METRICS.httpRequests}{method="GET",route="unmatched",status="404"}`)! - sample(before, `${API_METRICS.httpRequests}{method="GET",route="unmatched",status="404"}`)!).toBe(10_000);
+  }, 60_000);
+});
+
+describe('metrics disabled', () => {
+  it('still serves predictions and exposes an empty registry', async () => {
+    const off = await startApi({ METRICS_ENABLED: 'false' });
+    try {
+      expect((await postJson(`${off.url}/predict`, { features: validRow() })).status).toBe(200);
+      expect((await scrape(off.metricsUrl)).trim()).toBe('');
+    } finally {
+      await off.api.stop();
+    }
+  });
+});
