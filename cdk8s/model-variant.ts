@@ -1,0 +1,53 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { check } from './common';
+import { componentLabels } from './labels';
+
+export type ModelVariant = 'ml' | 'baseline';
+
+export interface ModelVariantConfigProps {
+  readonly namespace: string;
+  readonly instance: string;
+  readonly version: string;
+  /** Variant the services serve; a rollback edits the live ConfigMap, see docs/deploy.md. @default 'ml' */
+  readonly variant?: ModelVariant;
+}
+
+/**
+ * The `volwatch-model-variant` ConfigMap. Services mount it as a directory
+ * (never subPath, which the kubelet does not refresh) and poll the file, so
+ * editing it switches the variant without a restart.
+ */
+export class ModelVariantConfig extends Construct {
+  static readonly NAME = 'volwatch-model-variant';
+  static readonly KEY = 'variant';
+  static readonly MOUNT_DIR = '/etc/volwatch/model';
+  readonly name = ModelVariantConfig.NAME;
+  readonly variant: ModelVariant;
+
+  constructor(scope: Construct, id: string, props: ModelVariantConfigProps) {
+    super(scope, id);
+    this.variant = props.variant ?? 'ml';
+    check(
+      this.variant === 'ml' || this.variant === 'baseline',
+      `ModelVariantConfig: variant ${JSON.stringify(this.variant)} is not supported: use "ml" or "baseline"`,
+    );
+    new k8s.KubeConfigMap(this, 'cm', {
+      metadata: {
+        name: this.name,
+        namespace: props.namespace,
+        labels: { ...componentLabels({ name: 'volwatch', component: 'model-config', instance: props.instance, version: props.version }).labels },
+      },
+      data: { [ModelVariantConfig.KEY]: this.variant },
+    });
+  }
+
+  /** Path of the variant file inside a container that mounts {@link volume}. */
+  get filePath(): string {
+    return `${ModelVariantConfig.MOUNT_DIR}/${ModelVariantConfig.KEY}`;
+  }
+
+  volume(volumeName: string): k8s.Volume {
+    return { name: volumeName, configMap: { name: this.name, items: [{ key: ModelVariantConfig.KEY, path: ModelVariantConfig.KEY }] } };
+  }
+}

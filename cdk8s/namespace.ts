@@ -1,0 +1,33 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { checkDnsLabel } from './common';
+import { PART_OF, MANAGED_BY } from './labels';
+
+export interface VolwatchNamespaceProps {
+  /** @default 'volwatch' */
+  readonly name?: string;
+}
+
+/** The namespace, with Pod Security Standards `restricted` enforced (and audited/warned) by label. */
+export class VolwatchNamespace extends Construct {
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: VolwatchNamespaceProps = {}) {
+    super(scope, id);
+    this.name = props.name ?? 'volwatch';
+    checkDnsLabel('VolwatchNamespace', 'name', this.name);
+    new k8s.KubeNamespace(this, 'ns', {
+      metadata: {
+        name: this.name,
+        labels: {
+          'app.kubernetes.io/part-of': PART_OF,
+          'app.kubernetes.io/managed-by': MANAGED_BY,
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,149 @@
+import { k8s } from 'cdk8s-plus-28';
+import {
+  check,
+  checkAppUid,
+  checkImage,
+  checkOrtThreads,
+  resources,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  topologySpread,
+  type ResourceProps,
+} from './common';
+import type { ModelVariantConfig } from './model-variant';
+
+/** Props shared by the API and the consumer: both run our image with the ONNX model. */
+export interface ModelServiceProps extends Partial<ResourceProps> {
+  readonly namespace: string;
+  readonly instance: string;
+  /** `app.kubernetes.io/version` of the objects. */
+  readonly version: string;
+  /** Image with an explicit tag, never `latest`. */
+  readonly image: string;
+  readonly modelVariant: ModelVariantConfig;
+  /** @default 2 */
+  readonly replicas?: number;
+  /** @default 10001 (the `volwatch` user of the Dockerfile) */
+  readonly runAsUser?: number;
+  /** onnxruntime intra-op threads; must not exceed whole CPUs in cpuLimit. @default 1 */
+  readonly ortIntraOpThreads?: number;
+  /** onnxruntime inter-op threads; must not exceed whole CPUs in cpuLimit. @default 1 */
+  readonly ortInterOpThreads?: number;
+  /** Seconds the pod keeps serving after it is marked terminating, so endpoints drop it before SIGTERM. @default 5 */
+  readonly preStopSleepSeconds?: number;
+  /** Namespace Prometheus scrapes from; the only source allowed on the metrics port. @default 'monitoring' */
+  readonly monitoringNamespace?: string;
+  /** @default 'info' */
+  readonly logLevel?: string;
+}
+
+export const MODEL_DIR = '/app/services/model/artifacts';
+export const DEFAULT_APP_UID = 10001;
+/** Slack between the end of the drain budget and SIGKILL. */
+export const GRACE_MARGIN_SECONDS = 5;
+
+export interface ModelPodInput {
+  readonly owner: string;
+  readonly props: ModelServiceProps;
+  readonly defaults: ResourceProps;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccountName: string;
+  readonly containerName: string;
+  readonly command: string[];
+  readonly env: Record<string, string>;
+  readonly ports: k8s.ContainerPort[];
+  readonly livenessPath: string;
+  readonly readinessPath: string;
+  readonly probePort: string;
+  /** The service's own graceful-drain budget (SHUTDOWN_TIMEOUT_MS). */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Checks the shared props and builds the Deployment spec both model services use. */
+export function modelDeploymentSpec(i: ModelPodInput): k8s.DeploymentSpec {
+  const p = i.props;
+  const replicas = p.replicas ?? 2;
+  const uid = p.runAsUser ?? DEFAULT_APP_UID;
+  const intra = p.ortIntraOpThreads ?? 1;
+  const inter = p.ortInterOpThreads ?? 1;
+  const preStop = p.preStopSleepSeconds ?? 5;
+  const res: ResourceProps = {
+    cpuRequest: p.cpuRequest ?? i.defaults.cpuRequest,
+    cpuLimit: p.cpuLimit ?? i.defaults.cpuLimit,
+    memoryRequest: p.memoryRequest ?? i.defaults.memoryRequest,
+    memoryLimit: p.memoryLimit ?? i.defaults.memoryLimit,
+  };
+  check(Number.isInteger(replicas) && replicas >= 1, `${i.owner}: replicas ${replicas} must be an integer >= 1`);
+  checkAppUid(i.owner, uid);
+  checkImage(i.owner, p.image);
+  checkOrtThreads(i.owner, res.cpuLimit, intra, inter);
+  check(Number.isInteger(preStop) && preStop >= 0 && preStop <= 30, `${i.owner}: preStopSleepSeconds ${preStop} must be an integer in 0..30`);
+  check(
+    Number.isInteger(i.shutdownTimeoutMs) && i.shutdownTimeoutMs >= 1000,
+    `${i.owner}: shutdownTimeoutMs ${i.shutdownTimeoutMs} must be an integer >= 1000 (milliseconds)`,
+  );
+
+  // SIGKILL must come only after preStop and the whole drain budget have elapsed.
+  const terminationGracePeriodSeconds = preStop + Math.ceil(i.shutdownTimeoutMs / 1000) + GRACE_MARGIN_SECONDS;
+
+  const env: Record<string, string> = {
+    HOST: '0.0.0.0',
+    MODEL_DIR,
+    MODEL_VARIANT_FILE: p.modelVariant.filePath,
+    ORT_INTRA_OP_THREADS: String(intra),
+    ORT_INTER_OP_THREADS: String(inter),
+    SHUTDOWN_TIMEOUT_MS: String(i.shutdownTimeoutMs),
+    LOG_LEVEL: p.logLevel ?? 'info',
+    ...i.env,
+  };
+
+  const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+    httpGet: { path, port: k8s.IntOrString.fromString(i.probePort) },
+    periodSeconds,
+    timeoutSeconds: 2,
+    failureThreshold,
+  });
+
+  return {
+    replicas,
+    revisionHistoryLimit: 5,
+    selector: { matchLabels: { ...i.selector } },
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+    template: {
+      metadata: { labels: { ...i.labels } },
+      spec: {
+        serviceAccountName: i.serviceAccountName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        terminationGracePeriodSeconds,
+        securityContext: restrictedPodSecurity(uid),
+        topologySpreadConstraints: topologySpread(i.selector),
+        containers: [
+          {
+            name: i.containerName,
+            image: p.image,
+            imagePullPolicy: 'IfNotPresent',
+            command: i.command,
+            ports: i.ports,
+            env: Object.keys(env)
+              .sort()
+              .map((name) => ({ name, value: env[name] })),
+            resources: resources(i.owner, res),
+            securityContext: restrictedContainerSecurity(uid),
+            // The model load happens before /health answers; give it a minute.
+            startupProbe: probe(i.livenessPath, 2, 30),
+            livenessProbe: probe(i.livenessPath, 10, 3),
+            readinessProbe: probe(i.readinessPath, 5, 2),
+            lifecycle: { preStop: { exec: { command: ['sleep', String(preStop)] } } },
+            volumeMounts: [
+              { name: 'model-variant', mountPath: p.modelVariant.filePath.slice(0, p.modelVariant.filePath.lastIndexOf('/')), readOnly: true },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
+          },
+        ],
+        volumes: [p.modelVariant.volume('model-variant'), { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+      },
+    },
+  };
+}

@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# Shared helpers for volwatch scripts. Source it, then call parse_common_flag
+# for each argument or set DRY_RUN=1 yourself.
+#   run CMD...           print CMD (dry run) or execute it
+#   need_tools T...      fail naming every missing tool (dry run: warn only)
+#   log / warn / die     messages on stderr
+
+VOLWATCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DRY_RUN=${DRY_RUN:-0}
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+is_dry_run() { [[ "$DRY_RUN" == 1 ]]; }
+
+# Prints a command the way a user could paste it: arguments shell-quoted only when needed.
+print_cmd() {
+  local out='' arg
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+      out+="$arg "
+    else
+      out+="'${arg//\'/\'\\\'\'}' "
+    fi
+  done
+  printf '+ %s\n' "${out% }"
+}
+
+run() {
+  if is_dry_run; then
+    print_cmd "$@"
+  else
+    "$@"
+  fi
+}
+
+need_tools() {
+  local missing=() t
+  for t in "$@"; do
+    command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if is_dry_run; then
+    warn "missing tools (needed for a real run): ${missing[*]}"
+  else
+    die "missing required tools: ${missing[*]} (install them and retry; see docs/deploy.md)"
+  fi
+}
+
+# Loads charts/kube-prometheus-stack/chart.env: the one place the chart version is pinned.
+load_chart_env() {
+  local env_file="$VOLWATCH_ROOT/charts/kube-prometheus-stack/chart.env"
+  [[ -f "$env_file" ]] || die "$env_file not found"
+  # shellcheck source=/dev/null
+  source "$env_file"
+  [[ -n "${CHART_VERSION:-}" ]] || die "CHART_VERSION is not set in $env_file"
+}
+
+# Image the manifests reference: ghcr.io/volwatch/volwatch:<package.json version>.
+default_image() {
+  local version
+  version=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$VOLWATCH_ROOT/package.json" | head -n 1)
+  [[ -n "$version" ]] || die "cannot read the version from package.json"
+  printf 'ghcr.io/volwatch/volwatch:%s\n' "$version"
+}
