@@ -37,6 +37,8 @@ export class ModelManager {
   private readonly cache = new Map<Variant, Model>();
   private switching: Promise<void> = Promise.resolve();
   private fallbackActive = false;
+  /** The initial load is not a switch: events start after create() resolves. */
+  private started = false;
 
   private constructor(
     private readonly opts: ModelManagerOptions,
@@ -54,6 +56,7 @@ export class ModelManager {
     opts.events?.loaded?.(baseline, Number(process.hrtime.bigint() - started) / 1e9);
     const manager = new ModelManager(opts, baseline);
     await manager.switchTo(opts.initial);
+    manager.started = true;
     return manager;
   }
 
@@ -108,8 +111,10 @@ export class ModelManager {
     const previous = this.served;
     if (previous === model) return;
     this.served = model;
-    this.opts.logger.info({ from: previous.variant, to: model.variant, model: model.name, version: model.version }, 'model switched');
-    this.opts.events?.switched?.(previous, model);
+    if (this.started) {
+      this.opts.logger.info({ from: previous.variant, to: model.variant, model: model.name, version: model.version }, 'model switched');
+      this.opts.events?.switched?.(previous, model);
+    }
     // Custom-path models are not kept: free them once in-flight requests are surely done.
     if (previous.variant !== 'ml' && previous.variant !== 'baseline') {
       this.cache.delete(previous.variant);
