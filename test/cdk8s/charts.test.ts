@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { REPO_ROOT, synthesize } from '../../cdk8s/app';
+
+const CHART_DIR = path.join(REPO_ROOT, 'charts/kube-prometheus-stack');
+const values = parse(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8'));
+const chartEnv = Object.fromEntries(
+  fs
+    .readFileSync(path.join(CHART_DIR, 'chart.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const objs = [...synthesize().objects.values()].flat();
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('charts/kube-prometheus-stack', () => {
+  test('the chart is pinned once, to 88.x (prometheus-operator v0.93, like ../shared/crds)', () => {
+    expect(chartEnv.CHART_VERSION).toMatch(/^88\.\d+\.\d+$/);
+    expect(chartEnv.OPERATOR_VERSION).toBe('v0.93.0');
+    expect(chartEnv.RELEASE_NAME).toBe('kube-prometheus-stack');
+  });
+
+  test('Prometheus selects our ServiceMonitors and PrometheusRules by label, in any namespace', () => {
+    const spec = values.prometheus.prometheusSpec;
+    const sms = objs.filter((o) => o.kind === 'ServiceMonitor');
+    const prs = objs.filter((o) => o.kind === 'PrometheusRule');
+    expect(sms).toHaveLength(2);
+    expect(prs).toHaveLength(2);
+    for (const sm of sms) expect(matches(spec.serviceMonitorSelector.matchLabels, sm.metadata.labels)).toBe(true);
+    for (const pr of prs) expect(matches(spec.ruleSelector.matchLabels, pr.metadata.labels)).toBe(true);
+    expect(spec.serviceMonitorSelector.matchLabels).toEqual({ release: chartEnv.RELEASE_NAME });
+    expect(spec.serviceMonitorNamespaceSelector).toEqual({});
+    expect(spec.ruleNamespaceSelector).toEqual({});
+    expect(spec.retention).toMatch(/^\d+[dh]$/);
+  });
+
+  test('the Grafana sidecar picks up our dashboard ConfigMaps, into their folder, with the datasource uid they use', () => {
+    const sidecar = values.grafana.sidecar;
+    const dashboards = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-dashboard'));
+    expect(dashboards.length).toBeGreaterThanOrEqual(2);
+    for (const cm of dashboards) {
+      expect(cm.metadata.labels[sidecar.dashboards.label]).toBe(String(sidecar.dashboards.labelValue));
+      expect(cm.metadata.annotations[sidecar.dashboards.folderAnnotation]).toBe('Volwatch');
+      for (const json of Object.values(cm.data) as string[]) {
+        const uids = [...json.matchAll(/"uid": "([^"]+)"/g)].map((m) => m[1]);
+        const dsUids = new Set(uids.slice(1));
+        expect([...dsUids]).toEqual([sidecar.datasources.uid]);
+      }
+    }
+    expect(sidecar.dashboards.searchNamespace).toBe('ALL');
+    expect(sidecar.dashboards.provider.foldersFromFilesStructure).toBe(true);
+  });
+
+  test('Grafana admin credentials come from a Secret, never a password in values', () => {
+    expect(values.grafana.admin).toEqual({ existingSecret: chartEnv.GRAFANA_ADMIN_SECRET, userKey: 'admin-user', passwordKey: 'admin-password' });
+    expect(values.grafana.adminPassword).toBeUndefined();
+  });
+
+  test('Alertmanager routes to a webhook receiver users replace', () => {
+    const cfg = values.alertmanager.config;
+    const receiver = cfg.receivers.find((r: { name: string }) => r.name === cfg.route.receiver);
+    expect(receiver.webhook_configs[0].url).toMatch(/^https?:\/\//);
+  });
+});

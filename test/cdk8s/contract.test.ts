@@ -1,0 +1,255 @@
+import { synthesize } from '../../cdk8s/app';
+import { cpuCores } from '../../cdk8s/common';
+
+type Obj = Record<string, any>;
+const all: Obj[] = [...synthesize().objects.values()].flat();
+const ofKind = (kind: string) => all.filter((o) => o.kind === kind);
+const named = (kind: string, name: string) => {
+  const o = all.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind}/${name} in the synthesized manifests`);
+  return o;
+};
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+const workloads = () => all.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind));
+const podSpecs = () => workloads().map((w) => ({ id: `${w.kind}/${w.metadata.name}`, meta: w.spec.template.metadata, spec: w.spec.template.spec as Obj }));
+const containersOf = (spec: Obj): Obj[] => [...(spec.initContainers ?? []), ...spec.containers];
+const env = (c: Obj) => Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value]));
+
+describe('ServiceMonitors and Services', () => {
+  test.each(['volwatch-api', 'volwatch-consumer'])('ServiceMonitor %s selects exactly its Service and a port that exists on it', (name) => {
+    const sm = named('ServiceMonitor', name);
+    const ns = sm.spec.namespaceSelector.matchNames as string[];
+    const selected = ofKind('Service').filter((s) => ns.includes(s.metadata.namespace) && matches(sm.spec.selector.matchLabels, s.metadata.labels));
+    expect(selected.map((s) => s.metadata.name)).toEqual([name]);
+    const portNames = selected[0]!.spec.ports.map((p: Obj) => p.name);
+    for (const ep of sm.spec.endpoints) expect(portNames).toContain(ep.port);
+    expect(sm.spec.sampleLimit).toBeGreaterThan(0);
+    expect(sm.spec.labelLimit).toBeGreaterThan(0);
+  });
+
+  test.each(['volwatch-api', 'volwatch-consumer'])('Service %s carries prometheus.io annotations that agree with its metrics port', (name) => {
+    const svc = named('Service', name);
+    const a = svc.metadata.annotations;
+    const metrics = svc.spec.ports.find((p: Obj) => p.name === 'metrics');
+    expect(a['prometheus.io/scrape']).toBe('true');
+    expect(a['prometheus.io/path']).toBe('/metrics');
+    expect(Number(a['prometheus.io/port'])).toBe(metrics.port);
+  });
+
+  test('every Service selects the pods of exactly one workload, and its target ports exist on the container', () => {
+    for (const svc of ofKind('Service')) {
+      const targets = workloads().filter((w) => w.kind !== 'Job' && matches(svc.spec.selector, w.spec.template.metadata.labels));
+      expect({ svc: svc.metadata.name, targets: targets.length }).toEqual({ svc: svc.metadata.name, targets: 1 });
+      const ports = targets[0]!.spec.template.spec.containers.flatMap((c: Obj) => c.ports ?? []);
+      for (const p of svc.spec.ports) {
+        const t = p.targetPort ?? p.port;
+        expect(ports.some((cp: Obj) => cp.name === t || cp.containerPort === t)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('workloads', () => {
+  test('Deployment and StatefulSet selectors match their pod labels and omit the version label', () => {
+    for (const w of all.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+      expect(matches(w.spec.selector.matchLabels, w.spec.template.metadata.labels)).toBe(true);
+      expect(w.spec.selector.matchLabels['app.kubernetes.io/version']).toBeUndefined();
+      expect(w.spec.template.metadata.labels['app.kubernetes.io/version']).toBeDefined();
+    }
+  });
+
+  test('probe ports exist on their container', () => {
+    for (const { id, spec } of podSpecs()) {
+      for (const c of containersOf(spec)) {
+        for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe].filter(Boolean)) {
+          const port = (probe.httpGet ?? probe.tcpSocket).port;
+          expect({ id, port, ok: (c.ports ?? []).some((p: Obj) => p.name === port || p.containerPort === port) }).toEqual({ id, port, ok: true });
+        }
+      }
+    }
+  });
+
+  test('API and consumer probe their real health and readiness endpoints', () => {
+    for (const name of ['volwatch-api', 'volwatch-consumer']) {
+      const c = named('Deployment', name).spec.template.spec.containers[0];
+      expect(c.livenessProbe.httpGet.path).toBe('/health');
+      expect(c.readinessProbe.httpGet.path).toBe('/ready');
+    }
+  });
+
+  test('every container has cpu and memory requests and limits, requests not above limits', () => {
+    for (const { id, spec } of podSpecs()) {
+      for (const c of containersOf(spec)) {
+        const r = c.resources ?? {};
+        for (const k of ['cpu', 'memory']) {
+          expect({ id, c: c.name, k, req: r.requests?.[k] !== undefined, lim: r.limits?.[k] !== undefined }).toEqual({ id, c: c.name, k, req: true, lim: true });
+        }
+        expect(cpuCores(r.requests.cpu)).toBeLessThanOrEqual(cpuCores(r.limits.cpu));
+      }
+    }
+  });
+
+  test('no image is untagged or latest', () => {
+    const images = podSpecs().flatMap(({ spec }) => containersOf(spec).map((c) => c.image as string));
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) {
+      expect(image).toMatch(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/);
+      expect(image).not.toMatch(/:latest$/);
+    }
+  });
+
+  test('onnxruntime threads do not exceed whole CPUs in the container limit', () => {
+    for (const name of ['volwatch-api', 'volwatch-consumer']) {
+      const c = named('Deployment', name).spec.template.spec.containers[0];
+      const cores = Math.max(1, Math.floor(cpuCores(c.resources.limits.cpu)));
+      expect(Number(env(c).ORT_INTRA_OP_THREADS)).toBeLessThanOrEqual(cores);
+      expect(Number(env(c).ORT_INTER_OP_THREADS)).toBeLessThanOrEqual(cores);
+    }
+  });
+
+  test('terminationGracePeriodSeconds covers the preStop sleep plus the service drain budget', () => {
+    for (const name of ['volwatch-api', 'volwatch-consumer']) {
+      const spec = named('Deployment', name).spec.template.spec;
+      const c = spec.containers[0];
+      const preStop = Number(c.lifecycle.preStop.exec.command[1]);
+      expect(preStop).toBeGreaterThan(0);
+      expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + Number(env(c).SHUTDOWN_TIMEOUT_MS) / 1000);
+    }
+  });
+
+  test('the model variant comes from the ConfigMap mounted as a directory (no subPath, so edits reach running pods)', () => {
+    const cm = named('ConfigMap', 'volwatch-model-variant');
+    expect(cm.data.variant).toBe('ml');
+    for (const name of ['volwatch-api', 'volwatch-consumer']) {
+      const spec = named('Deployment', name).spec.template.spec;
+      const c = spec.containers[0];
+      const vol = spec.volumes.find((v: Obj) => v.configMap?.name === 'volwatch-model-variant');
+      const mount = c.volumeMounts.find((m: Obj) => m.name === vol.name);
+      expect(mount).toMatchObject({ mountPath: '/etc/volwatch/model', readOnly: true });
+      expect(mount.subPath).toBeUndefined();
+      expect(env(c).MODEL_VARIANT_FILE).toBe('/etc/volwatch/model/variant');
+    }
+  });
+
+  test('topology spread constraints select the pods of their own Deployment', () => {
+    for (const name of ['volwatch-api', 'volwatch-consumer']) {
+      const d = named('Deployment', name);
+      const tsc = d.spec.template.spec.topologySpreadConstraints;
+      expect(tsc.length).toBeGreaterThan(0);
+      for (const t of tsc) expect(t.labelSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
+    }
+  });
+
+  test('every Deployment and StatefulSet is covered by exactly one PodDisruptionBudget', () => {
+    for (const w of all.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+      const pdbs = ofKind('PodDisruptionBudget').filter((p) => matches(p.spec.selector.matchLabels, w.spec.template.metadata.labels));
+      expect({ w: w.metadata.name, n: pdbs.length }).toEqual({ w: w.metadata.name, n: 1 });
+    }
+  });
+});
+
+describe('Pod Security Standards restricted', () => {
+  test('the namespace enforces restricted by label', () => {
+    expect(named('Namespace', 'volwatch').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  test('every pod satisfies the restricted profile', () => {
+    const allowedVolumes = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+    for (const { id, spec } of podSpecs()) {
+      expect({ id, host: [spec.hostNetwork, spec.hostPID, spec.hostIPC].some(Boolean) }).toEqual({ id, host: false });
+      for (const v of spec.volumes ?? []) {
+        expect({ id, volume: v.name, ok: Object.keys(v).filter((k) => k !== 'name').every((k) => allowedVolumes.includes(k)) }).toEqual({ id, volume: v.name, ok: true });
+      }
+      for (const c of containersOf(spec)) {
+        const sc = c.securityContext ?? {};
+        const runAsNonRoot = sc.runAsNonRoot ?? spec.securityContext?.runAsNonRoot;
+        const uid = sc.runAsUser ?? spec.securityContext?.runAsUser;
+        const seccomp = (sc.seccompProfile ?? spec.securityContext?.seccompProfile)?.type;
+        expect({ id, c: c.name, runAsNonRoot, rootUid: uid === 0, priv: sc.privileged === true, ape: sc.allowPrivilegeEscalation, drop: sc.capabilities?.drop, add: sc.capabilities?.add ?? [], seccomp }).toEqual({
+          id,
+          c: c.name,
+          runAsNonRoot: true,
+          rootUid: false,
+          priv: false,
+          ape: false,
+          drop: ['ALL'],
+          add: [],
+          seccomp: 'RuntimeDefault',
+        });
+        expect(sc.readOnlyRootFilesystem).toBe(true);
+        expect(c.ports?.some((p: Obj) => p.hostPort) ?? false).toBe(false);
+      }
+    }
+  });
+
+  test('our own containers run as a UID above 10000', () => {
+    for (const name of ['volwatch-api', 'volwatch-consumer']) {
+      const spec = named('Deployment', name).spec.template.spec;
+      expect(spec.containers[0].securityContext.runAsUser).toBeGreaterThan(10000);
+      expect(spec.securityContext.runAsUser).toBeGreaterThan(10000);
+    }
+  });
+
+  test('no pod or ServiceAccount automounts an API token', () => {
+    for (const sa of ofKind('ServiceAccount')) expect(sa.automountServiceAccountToken).toBe(false);
+    for (const { spec } of podSpecs()) expect(spec.automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe('NetworkPolicies', () => {
+  const policyFor = (name: string) => named('NetworkPolicy', name);
+  const fromMonitoringOnly = (rule: Obj) =>
+    rule.from?.length === 1 && rule.from[0].namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' && rule.from[0].podSelector === undefined;
+
+  test.each([
+    ['volwatch-api', 9464],
+    ['volwatch-consumer', 9465],
+  ])('%s: metrics port %i is reachable only from the monitoring namespace', (name, port) => {
+    const rules = policyFor(name).spec.ingress as Obj[];
+    const opening = rules.filter((r) => (r.ports ?? []).some((p: Obj) => p.port === port) || !r.ports);
+    expect(opening.length).toBe(1);
+    expect(fromMonitoringOnly(opening[0]!)).toBe(true);
+  });
+
+  test('the API port is open to any client', () => {
+    const rules = policyFor('volwatch-api').spec.ingress as Obj[];
+    expect(rules.some((r) => r.from === undefined && r.ports.some((p: Obj) => p.port === 8080))).toBe(true);
+  });
+
+  test('the consumer may only talk to Kafka and DNS', () => {
+    const np = policyFor('volwatch-consumer');
+    expect(np.spec.policyTypes).toContain('Egress');
+    const egress = np.spec.egress as Obj[];
+    expect(egress).toHaveLength(2);
+    const kafkaPods = named('StatefulSet', 'kafka').spec.template.metadata.labels;
+    expect(egress[0]!.to).toHaveLength(1);
+    expect(matches(egress[0]!.to[0].podSelector.matchLabels, kafkaPods)).toBe(true);
+    expect(egress[0]!.ports).toEqual([{ protocol: 'TCP', port: 9092 }]);
+    expect(egress[1]!.ports.map((p: Obj) => p.port)).toEqual([53, 53]);
+    expect(egress[1]!.to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
+  });
+
+  test('with an existing Kafka nothing Kafka is deployed and the consumer egress opens only its port', () => {
+    const ext = synthesize({ kafkaBootstrapServers: 'b1.kafka.example.com:9094,b2.kafka.example.com:9094' });
+    const objs = [...ext.objects.values()].flat();
+    expect(objs.filter((o) => o.metadata.name === 'kafka' || o.metadata.name === 'kafka-topics')).toEqual([]);
+    const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'volwatch-consumer')!;
+    expect(env(dep.spec.template.spec.containers[0]).KAFKA_BROKERS).toBe('b1.kafka.example.com:9094,b2.kafka.example.com:9094');
+    const np = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'volwatch-consumer')!;
+    expect(np.spec.egress[0]).toEqual({ ports: [{ protocol: 'TCP', port: 9094 }] });
+  });
+});
+
+describe('Kafka', () => {
+  test('a single-node KRaft broker with a PVC, pinned apache/kafka image and an idempotent topic Job', () => {
+    const sts = named('StatefulSet', 'kafka');
+    const c = sts.spec.template.spec.containers[0];
+    expect(c.image).toMatch(/^apache\/kafka:\d+\.\d+\.\d+$/);
+    expect(env(c).KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeDefined();
+    expect(sts.spec.template.spec.enableServiceLinks).toBe(false);
+    const script = named('Job', 'kafka-topics').spec.template.spec.containers[0].command.join(' ');
+    for (const topic of ['ticks', 'predictions', 'ticks.dlq']) expect(script).toContain(`--create --if-not-exists --topic ${topic} `);
+  });
+});
