@@ -5,7 +5,7 @@
 #  3. POST /predict answers 200 with a prediction;
 #  4. ticks written to Kafka turn into messages on the predictions topic.
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

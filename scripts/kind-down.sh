@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deletes the volwatch kind cluster (and with it everything deployed into it).
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

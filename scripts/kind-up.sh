@@ -3,7 +3,7 @@
 # kube-prometheus-stack (pinned in charts/kube-prometheus-stack/chart.env),
 # the image, then manifests/ (CRD-backed objects after the CRDs exist).
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

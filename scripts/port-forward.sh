@@ -2,7 +2,7 @@
 # Forwards Prometheus (9090), Grafana (3000), Alertmanager (9093) and the API
 # (8080) to 127.0.0.1 until Ctrl-C.
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
