@@ -1,7 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster, loadManifestDir, REPO_ROOT } from '../support/k8s';
-import type { K8sObject } from '../support/k8s';
 
 /** prometheus-operator CRDs shipped beside the repo (CI clones ../shared next to it). */
 export function crdDir(): string {
@@ -20,7 +19,7 @@ export function crdDir(): string {
 export async function installCrds(cluster: Cluster): Promise<string[]> {
   const docs = loadManifestDir(crdDir());
   const applied = await cluster.applyDocs(docs);
-  const names = [...applied.values()].map((o: K8sObject) => o.metadata!.name!);
+  const names = [...applied.values()].map((a) => a.object.metadata!.name!);
   await cluster.waitForCrdsEstablished(names);
   return names;
 }

@@ -55,6 +55,15 @@ describe('a deliberately broken manifest is rejected with the object name and th
   });
 });
 
+describe('a pod template that breaks the restricted Pod Security Standard', () => {
+  test('is accepted but draws a warning, which the manifest checks report', async () => {
+    const cluster = new Cluster();
+    const applied = await cluster.applyDocs(loadManifestDir(path.join(FIXTURES, 'warned')));
+    const deployment = [...applied].find(([doc]) => doc.object.kind === 'Deployment');
+    expect(deployment?.[1].warnings.join('\n')).toMatch(/would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+  });
+});
+
 describe('a manifest directory with nothing to apply fails instead of passing vacuously', () => {
   test('a missing directory is an error', () => {
     expect(() => loadManifestDir(path.join(tmpdir(), 'volwatch-no-such-dir'))).toThrow(ManifestError);

@@ -1,7 +1,7 @@
 // The checks every manifest set must pass on the API server; shared by the real manifests/
 // test and the fixture test that proves the checks themselves work.
 import { Cluster, describe as describeObject, loadManifestDir } from '../support/k8s';
-import type { K8sObject, ManifestDoc } from '../support/k8s';
+import type { Applied, ManifestDoc } from '../support/k8s';
 import { installCrds } from './crds';
 
 export interface ManifestSet {
@@ -17,7 +17,7 @@ export function checkManifestSet(set: ManifestSet): void {
   describe(set.title, () => {
     let cluster: Cluster;
     let docs: ManifestDoc[] = [];
-    let applied: Map<ManifestDoc, K8sObject> | undefined;
+    let applied: Map<ManifestDoc, Applied> | undefined;
     let applyError: unknown;
 
     beforeAll(async () => {
@@ -31,7 +31,7 @@ export function checkManifestSet(set: ManifestSet): void {
       }
     });
 
-    const appliedOrFail = (): Map<ManifestDoc, K8sObject> => {
+    const appliedOrFail = (): Map<ManifestDoc, Applied> => {
       if (!applied) throw new Error(`nothing to check: applying ${set.dir} failed (see the apply test)`);
       return applied;
     };
@@ -41,8 +41,15 @@ export function checkManifestSet(set: ManifestSet): void {
       expect(appliedOrFail().size).toBe(docs.length);
     });
 
+    test('no object draws a warning from the API server (deprecated API, Pod Security violation)', () => {
+      const warned = [...appliedOrFail()]
+        .filter(([, a]) => a.warnings.length > 0)
+        .map(([doc, a]) => `${describeObject(doc.object, doc.source)}: ${a.warnings.join('; ')}`);
+      expect(warned).toEqual([]);
+    });
+
     test('every object reads back as applied', async () => {
-      for (const [doc, result] of appliedOrFail()) {
+      for (const [doc, { object: result }] of appliedOrFail()) {
         const live = await cluster.read(result);
         expect({ object: describeObject(doc.object, doc.source), resourceVersion: live.metadata?.resourceVersion }).toEqual({
           object: describeObject(doc.object, doc.source),
@@ -59,7 +66,7 @@ export function checkManifestSet(set: ManifestSet): void {
         throw new Error(`${set.dir} contains no ${missing.join(' and no ')}; expected at least one of each`);
       }
       for (const doc of monitoring) {
-        const live = await cluster.read(appliedOrFail().get(doc)!);
+        const live = await cluster.read(appliedOrFail().get(doc)!.object);
         const name = describeObject(doc.object, doc.source);
         expect({ name, spec: live.spec }).toEqual({ name, spec: doc.object.spec });
       }
@@ -77,7 +84,7 @@ export function checkManifestSet(set: ManifestSet): void {
       const first = appliedOrFail();
       const again = await cluster.applyDocs(docs);
       const changed = docs
-        .filter((d) => again.get(d)?.metadata?.resourceVersion !== first.get(d)?.metadata?.resourceVersion)
+        .filter((d) => again.get(d)?.object.metadata?.resourceVersion !== first.get(d)?.object.metadata?.resourceVersion)
         .map((d) => describeObject(d.object, d.source));
       expect(changed).toEqual([]);
     });

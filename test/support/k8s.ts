@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ApiException, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, KubeConfig, KubernetesObjectApi, Observable, PatchStrategy } from '@kubernetes/client-node';
+import type { KubernetesObject, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -22,6 +22,13 @@ export interface ManifestDoc {
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
+}
+
+/** What the server returned for one applied object, with any warnings it attached. */
+export interface Applied<T extends K8sObject = K8sObject> {
+  object: T;
+  /** Warning headers, e.g. deprecated APIs or Pod Security violations in warn mode. */
+  warnings: string[];
 }
 
 /** A request the API server refused, naming the object and quoting the server. */
@@ -133,13 +140,24 @@ function serverMessage(err: unknown): { status: number | undefined; message: str
  * sends the document verbatim as an apply patch with fieldValidation=Strict.
  */
 class StrictApplyApi extends KubernetesObjectApi {
+  private warnings: string[] = [];
+
   static create(kc: KubeConfig): StrictApplyApi {
     const api = kc.makeApiClient(StrictApplyApi);
     api.setDefaultNamespace(kc);
+    // Responses are only visible to middleware; collect their Warning headers there.
+    api.configuration.middleware.push({
+      pre: (ctx: RequestContext) => new Observable(Promise.resolve(ctx)),
+      post: (rsp: ResponseContext) => {
+        api.warnings.push(...parseWarnings(rsp.headers['warning']));
+        return new Observable(Promise.resolve(rsp));
+      },
+    });
     return api;
   }
 
-  async apply<T extends KubernetesObject>(spec: T, body: string, fieldManager: string): Promise<T> {
+  /** Not reentrant: warnings are collected per call, and callers apply one object at a time. */
+  async apply<T extends KubernetesObject>(spec: T, body: string, fieldManager: string): Promise<{ object: T; warnings: string[] }> {
     const url = await this.specUriPath(spec, 'patch');
     const ctx = this.configuration.baseServer.makeRequestContext(url, HttpMethod.PATCH);
     ctx.setHeaderParam('Accept', 'application/json');
@@ -148,13 +166,21 @@ class StrictApplyApi extends KubernetesObjectApi {
     ctx.setQueryParam('force', 'true');
     ctx.setQueryParam('fieldValidation', 'Strict');
     ctx.setBody(body);
-    return this.requestPromise<T>(ctx);
+    this.warnings = [];
+    const object = await this.requestPromise<T>(ctx);
+    return { object, warnings: this.warnings };
   }
 
   async isNamespaced(obj: KubernetesObject): Promise<boolean> {
     const resource = await this.resource(obj.apiVersion ?? '', obj.kind ?? '');
     return resource?.namespaced ?? false;
   }
+}
+
+/** Splits a Warning header (`299 - "text", 299 - "text"`) into its texts. */
+export function parseWarnings(header: string | undefined): string[] {
+  if (!header) return [];
+  return [...header.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
 }
 
 export class Cluster {
@@ -171,6 +197,13 @@ export class Cluster {
    * `namespace` fills in metadata.namespace for namespaced objects that have none.
    */
   async apply<T extends K8sObject>(obj: T, opts: { body?: string; namespace?: string; source?: string } = {}): Promise<T> {
+    return (await this.applyWithWarnings(obj, opts)).object;
+  }
+
+  async applyWithWarnings<T extends K8sObject>(
+    obj: T,
+    opts: { body?: string; namespace?: string; source?: string } = {},
+  ): Promise<Applied<T>> {
     let target = obj;
     let body = opts.body;
     if (opts.namespace && !obj.metadata?.namespace && (await this.isNamespaced(obj))) {
@@ -186,13 +219,13 @@ export class Cluster {
   }
 
   /** Applies documents in dependency order; every refusal is collected into one ApplyError list. */
-  async applyDocs(docs: ManifestDoc[]): Promise<Map<ManifestDoc, K8sObject>> {
+  async applyDocs(docs: ManifestDoc[]): Promise<Map<ManifestDoc, Applied>> {
     const sorted = [...docs].sort((a, b) => applyOrder(a.object.kind) - applyOrder(b.object.kind));
-    const applied = new Map<ManifestDoc, K8sObject>();
+    const applied = new Map<ManifestDoc, Applied>();
     const failures: ApplyError[] = [];
     for (const doc of sorted) {
       try {
-        applied.set(doc, await this.apply(doc.object, { body: doc.body, source: doc.source }));
+        applied.set(doc, await this.applyWithWarnings(doc.object, { body: doc.body, source: doc.source }));
       } catch (err) {
         if (!(err instanceof ApplyError)) throw err;
         failures.push(err);
