@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test of the project (the README's test command, `npm test`):
+# type check, then jest against a real Kafka broker it starts itself, the broker
+# restart suite on its own (it stops the shared broker), then the Kubernetes
+# API-server suite (scripts/test-k8s.sh). Prints one closing line:
+#   tests: N passed, N failed
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+DRY_RUN=0
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) DRY_RUN=1 ;;
+    -h | --help) echo "Usage: scripts/test.sh [--dry-run]   (runs all tests; see README)"; exit 0 ;;
+    *) echo "test: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for tool in node npx java mvn promtool shellcheck; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  msg="test: missing tools: ${missing[*]} (.ci/run installs them; see README 'Requirements')"
+  if ((DRY_RUN)); then echo "warning: $msg" >&2; else echo "$msg" >&2; exit 1; fi
+fi
+
+run() {
+  if ((DRY_RUN)); then printf '+ %s\n' "$*"; else "$@"; fi
+}
+
+RESULTS_DIR="$REPO_ROOT/.work/test-results"
+run mkdir -p "$RESULTS_DIR"
+run rm -f "$RESULTS_DIR"/*.json
+
+status=0
+step() {
+  local name="$1"
+  shift
+  echo "== $name"
+  if ! run "$@"; then
+    echo "== $name FAILED" >&2
+    status=1
+  fi
+}
+
+step "type check" npx tsc -p tsconfig.json --noEmit
+
+step "start kafka" bash scripts/kafka-local.sh start
+trap 'bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
+
+step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/' '\.restart\.test\.ts$' --json --outputFile "$RESULTS_DIR/main.json"
+step "jest (broker restart)" npx jest --ci --testPathPatterns '\.restart\.test\.ts$' --passWithNoTests --json --outputFile "$RESULTS_DIR/restart.json"
+step "kafka stop" bash scripts/kafka-local.sh stop
+step "kubernetes API server suite" bash scripts/test-k8s.sh --json --outputFile "$RESULTS_DIR/k8s.json"
+
+if ((DRY_RUN)); then exit 0; fi
+node scripts/test-summary.js "$RESULTS_DIR"
+exit "$status"
