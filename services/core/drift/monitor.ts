@@ -70,6 +70,8 @@ export interface DriftSnapshot {
 export interface DriftMonitor {
   /** Records one input row (featureNames order). O(1) per feature; never computes statistics. */
   observe(row: ArrayLike<number>): void;
+  /** Records `rows` rows stored back to back in `flat` (row-major, featureNames order), without allocating. */
+  observeBatch(flat: ArrayLike<number>, rows: number): void;
   /** Starts the timer and the observation-count trigger. */
   start(): void;
   /** Stops scheduling; a cycle in progress is abandoned at its next slice. */
@@ -171,11 +173,22 @@ class Monitor implements DriftMonitor {
   }
 
   observe(row: ArrayLike<number>): void {
+    this.observeAt(row, 0);
+  }
+
+  observeBatch(flat: ArrayLike<number>, rows: number): void {
+    const width = this.windows.length;
+    if (flat.length < rows * width) throw new RangeError(`observeBatch: ${rows} rows need ${rows * width} values, got ${flat.length}`);
+    for (let r = 0; r < rows; r++) this.observeAt(flat, r * width);
+  }
+
+  private observeAt(data: ArrayLike<number>, offset: number): void {
     if (!this.hasReference) return;
     const now = this.now();
     const windows = this.windows;
     for (let i = 0; i < windows.length; i++) {
-      const v = row[i];
+      const v = data[offset + i];
+      // v - v is 0 only for finite numbers: NaN and ±Infinity are counted, not kept.
       if (v !== undefined && v - v === 0) windows[i]!.push(v, now);
       else this.ignored[i]!++;
     }

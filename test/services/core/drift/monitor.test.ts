@@ -107,6 +107,17 @@ describe('DriftMonitor', () => {
     expect(await value(registry, names.windowSize, { feature: 'y' })).toBe(101);
   });
 
+  test('observeBatch reads back-to-back rows (the API Float32Array batch) like observe', async () => {
+    const { m } = make();
+    const { m: single } = make();
+    const rows = referenceRows(300, 13);
+    const flat = Float32Array.from(rows.flat());
+    m.observeBatch(flat, rows.length);
+    for (let r = 0; r < rows.length; r++) single.observe(flat.subarray(r * 3, r * 3 + 3));
+    expect((await m.computeNow()).features).toEqual((await single.computeNow()).features);
+    expect(() => m.observeBatch(flat, 301)).toThrow(/301 rows need 903 values, got 900/);
+  });
+
   test('features with too few recent values get no score series (not a misleading 0)', async () => {
     const { m, registry, names } = make({ drift: { minSamples: 50 } });
     for (const r of referenceRows(60, 8)) m.observe([r[0]!, NaN, r[2]!]);
