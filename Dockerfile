@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1.7
+# One image for the API, the consumer and the producer.
+#   docker build -t ghcr.io/volwatch/volwatch:0.1.0 .
+#   docker run --rm ghcr.io/volwatch/volwatch:0.1.0 api|consumer|producer [producer flags]
+# Kubernetes runs `node dist/services/<service>/main.js` directly (see cdk8s/).
+ARG NODE_VERSION=20.20.2
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY services ./services
+RUN npm run build \
+ && test -f services/model/artifacts/model.onnx \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/.cache
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# UID/GID 10001: above every distribution's system and login ranges; cdk8s/ runs pods as this user.
+RUN groupadd --system --gid 10001 volwatch \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin volwatch
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/services/model/artifacts ./services/model/artifacts
+COPY <<'SH' /usr/local/bin/volwatch
+#!/bin/sh
+set -eu
+case "${1:-}" in
+  api) shift; exec node dist/services/api/main.js "$@" ;;
+  consumer) shift; exec node dist/services/consumer/main.js "$@" ;;
+  producer) shift; exec node dist/services/producer/main.js "$@" ;;
+  *) echo "usage: volwatch api|consumer|producer [args]" >&2; exit 64 ;;
+esac
+SH
+RUN chmod 0755 /usr/local/bin/volwatch
+USER 10001:10001
+EXPOSE 8080 9464 9465
+ENTRYPOINT ["/usr/local/bin/volwatch"]
+CMD ["api"]

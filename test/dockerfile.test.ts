@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { synthesize } from '../cdk8s/app';
+import { DEFAULT_APP_UID } from '../cdk8s/workload';
+
+const ROOT = path.resolve(__dirname, '..');
+const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+const dockerignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+
+describe('Dockerfile', () => {
+  test('is multi-stage on pinned slim Node images, never latest', () => {
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
+    expect(froms.map((m) => m[2])).toEqual(['build', 'runtime']);
+    const nodeVersion = /^ARG NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(dockerfile)?.[1];
+    expect(nodeVersion).toMatch(/^20\./);
+    for (const m of froms) expect(m[1]).toBe('node:${NODE_VERSION}-bookworm-slim');
+  });
+
+  test('runs as the non-root UID the manifests declare', () => {
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    expect(user?.[1]).toBe(String(DEFAULT_APP_UID));
+    const objs = [...synthesize().objects.values()].flat();
+    for (const d of objs.filter((o) => o.kind === 'Deployment')) {
+      expect(d.spec.template.spec.securityContext.runAsUser).toBe(Number(user?.[1]));
+    }
+  });
+
+  test('has entrypoints for api, consumer and producer matching the commands in the manifests and real source files', () => {
+    const objs = [...synthesize().objects.values()].flat();
+    const commands = objs.filter((o) => o.kind === 'Deployment').map((d) => d.spec.template.spec.containers[0].command.join(' '));
+    for (const service of ['api', 'consumer', 'producer']) {
+      const line = new RegExp(`^  ${service}\\) shift; exec node (dist/services/${service}/main\\.js) "\\$@" ;;$`, 'm').exec(dockerfile);
+      expect(line).not.toBeNull();
+    }
+    expect(commands.sort()).toEqual(['node dist/services/api/main.js', 'node dist/services/consumer/main.js']);
+    expect(fs.existsSync(path.join(ROOT, 'services/api/main.ts'))).toBe(true);
+    expect(dockerfile).toContain('COPY --from=build /src/services/model/artifacts ./services/model/artifacts');
+  });
+
+  test('.dockerignore keeps local state out of the build context but not the sources the build needs', () => {
+    for (const ignored of ['node_modules', '.git', 'dist', '.work']) expect(dockerignore).toContain(ignored);
+    for (const needed of ['services', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.npmrc']) expect(dockerignore).not.toContain(needed);
+  });
+});
