@@ -131,17 +131,38 @@ require_mvn() {
     die "mvn is not installed (or not on PATH): it is needed once to download the Kafka jars from Maven Central (Debian: apt-get install maven)"
 }
 
+is_our_broker() {
+  local cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true)"
+  [[ "$cmdline" == *kafka.Kafka*"$SERVER_PROPERTIES"* ]]
+}
+
 # Pid of our broker if it is alive, empty otherwise. The command line must name
 # our config file, so a recycled pid or another Kafka is never mistaken for ours.
+# The pid file is only a hint: a broker whose pid file was lost is found in /proc.
 broker_pid() {
-  [[ -f "$PID_FILE" ]] || return 0
-  local pid cmdline
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 0
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-  if [[ "$cmdline" == *kafka.Kafka*"$SERVER_PROPERTIES"* ]]; then
+  local pid="" dir file
+  [[ -f "$PID_FILE" ]] && pid="$(tr -dc '0-9' <"$PID_FILE")"
+  if [[ -n "$pid" ]] && is_our_broker "$pid"; then
     printf '%s\n' "$pid"
+    return 0
   fi
+  while IFS= read -r file; do
+    dir="${file%/cmdline}"
+    if is_our_broker "${dir#/proc/}"; then
+      printf '%s\n' "${dir#/proc/}"
+      return 0
+    fi
+  done < <(grep -lsF -e "$SERVER_PROPERTIES" /proc/[0-9]*/cmdline || true)
+}
+
+# True while the process exists and is not a zombie (an orphaned broker may be
+# left unreaped by a minimal init).
+pid_alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
 }
 
 port_open() {
@@ -170,9 +191,10 @@ ensure_libs() {
   info "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIBS_DIR"
   local staging="$LIBS_DIR.tmp"
   run rm -rf "$staging"
-  run mvn -q -B -f "$POM" "-Dkafka.version=$KAFKA_VERSION" \
+  run mvn -q -B -Dstyle.color=never -f "$POM" "-Dkafka.version=$KAFKA_VERSION" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime "-DoutputDirectory=$staging"
+    -DincludeScope=runtime "-DoutputDirectory=$staging" ||
+    die "mvn could not resolve the Kafka $KAFKA_VERSION jars (see its output above); Maven Central must be reachable on the first start"
   run rm -rf "$LIBS_DIR"
   run mv "$staging" "$LIBS_DIR"
   run touch "$LIBS_DIR/.complete"
@@ -205,7 +227,7 @@ java_opts() {
   # shellcheck disable=SC2206 # heap flags are meant to word-split
   local heap=($HEAP_OPTS)
   JAVA_OPTS=("${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties" "-Dkafka.logs.dir=$LOG_DIR"
+    "-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties" "-Dkafka.logs.dir=$LOG_DIR"
     -cp "$LIBS_DIR/*")
 }
 
@@ -246,7 +268,7 @@ wait_ready() {
     if broker_ready; then
       return 0
     fi
-    if [[ -z "$(broker_pid)" ]]; then
+    if ! pid_alive "$pid"; then
       log_tail
       rm -f "$PID_FILE"
       die "the broker process $pid exited during startup; see the log lines above and $LOG_DIR"
@@ -267,6 +289,7 @@ start_broker() {
       info "already running (pid $pid); nothing to do"
       return 0
     fi
+    printf '%s\n' "$pid" >"$PID_FILE"
     if ! broker_ready; then
       info "broker (pid $pid) is still starting; waiting"
       wait_ready "$pid"
@@ -300,7 +323,7 @@ stop_broker() {
   local pid
   pid="$(broker_pid)"
   if [[ -z "$pid" ]]; then
-    ((DRY_RUN)) || rm -f "$PID_FILE"
+    if ((DRY_RUN == 0)); then rm -f "$PID_FILE"; fi
     info "not running"
     return 0
   fi
@@ -310,13 +333,13 @@ stop_broker() {
     return 0
   fi
   local deadline=$((SECONDS + STOP_TIMEOUT))
-  while [[ -n "$(broker_pid)" ]] && ((SECONDS < deadline)); do
+  while pid_alive "$pid" && ((SECONDS < deadline)); do
     sleep 0.1
   done
-  if [[ -n "$(broker_pid)" ]]; then
+  if pid_alive "$pid"; then
     info "broker (pid $pid) did not exit within ${STOP_TIMEOUT}s of SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    while [[ -n "$(broker_pid)" ]]; do
+    while pid_alive "$pid"; do
       sleep 0.1
     done
   fi

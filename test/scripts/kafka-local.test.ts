@@ -197,6 +197,11 @@ describe('kafka-local.sh lifecycle on private ports and a private work dir', () 
     expect(again.stderr).toContain('already running');
     expect(pid()).toBe(firstPid);
 
+    // A lost pid file must not lead to a second broker on the same data dir.
+    rmSync(path.join(workDir, 'kafka.pid'));
+    expect((await kafkaLocal('status', { env })).code).toBe(0);
+    expect((await kafkaLocal('start', { env })).stderr).toContain(`already running (pid ${firstPid})`);
+
     const kafka = testKafka('kafka-local-lifecycle', [address]);
     const topic = uniqueTopic('kafka-local-restart');
     await createTopics([topic], 1, [address]);
