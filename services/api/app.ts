@@ -41,12 +41,25 @@ interface Locals {
 
 class Deadline extends Error {}
 
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+/**
+ * onnxruntime-node's run() is a setImmediate around a blocking call on the event loop,
+ * so no timer can fire while it runs. The deadline is therefore also checked after
+ * the fact: a late result is never served (504), and MAX_BATCH_ROWS bounds the work.
+ * The timer still covers runtimes that do work off the loop.
+ */
+async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Deadline()), ms);
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  try {
+    const result = await Promise.race([p, timeout]);
+    if (performance.now() - started > ms) throw new Deadline();
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
