@@ -51,10 +51,10 @@ for arg in "$@"; do
       [[ -z "$COMMAND" ]] || die "only one command may be given (got '$COMMAND' and '$arg')"
       COMMAND="$arg"
       ;;
-    *) usage >&2; die "unknown argument '$arg'" ;;
+    *) die "unknown argument '$arg' (run with --help for usage)" ;;
   esac
 done
-[[ -n "$COMMAND" ]] || { usage >&2; die "missing command: expected start, stop, restart or status"; }
+[[ -n "$COMMAND" ]] || die "missing command: expected start, stop, restart or status (run with --help for usage)"
 
 KAFKA_VERSION="$(tr -d '[:space:]' <"$KAFKA_DIR/VERSION")"
 [[ "$KAFKA_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "scripts/kafka/VERSION must hold a version like 3.9.2, got '$KAFKA_VERSION'"
@@ -282,8 +282,13 @@ wait_ready() {
 
 start_broker() {
   find_java
-  local pid
+  local pid pretend_stopped=0
   pid="$(broker_pid)"
+  # A dry-run restart only pretended to stop the broker.
+  if ((DRY_RUN)) && [[ "$COMMAND" == restart ]]; then
+    pid=""
+    pretend_stopped=1
+  fi
   if [[ -n "$pid" ]]; then
     if ((DRY_RUN)); then
       info "already running (pid $pid); nothing to do"
@@ -300,7 +305,7 @@ start_broker() {
   fi
   local port
   for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    if port_open "$port"; then
+    if ((pretend_stopped == 0)) && port_open "$port"; then
       die "port $port on 127.0.0.1 is already in use by another process; stop it or choose other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
     fi
   done

@@ -114,6 +114,16 @@ describe('the shared test broker (KAFKA_BROKERS)', () => {
     expect(result.stdout.trim()).toBe(`KAFKA_BROKERS=${brokers()[0]}`);
   });
 
+  it('shows a dry-run restart as SIGTERM plus a new broker launch, and leaves the broker running', async () => {
+    const before = await kafkaLocal('status');
+    const result = await kafkaLocal('restart', { args: ['--dry-run'] });
+    expect(result.stdout).toMatch(/^\+ kill -TERM \d+$/m);
+    expect(result.stdout).toMatch(/^\+ nohup \S*java .* kafka\.Kafka \S+server\.properties/m);
+    const after = await kafkaLocal('status');
+    expect(after.code).toBe(0);
+    expect(after.stdout).toBe(before.stdout);
+  });
+
   it('delivers keyed messages to a consumer group in per-key order and records its committed offsets', async () => {
     const kafka = testKafka('kafka-local-test');
     const topic = uniqueTopic('kafka-local-roundtrip');
