@@ -1,0 +1,109 @@
+import { parseBrokers } from '../consumer/config';
+import type { ProducerOptions } from './producer';
+import { parseDriftSpec } from './sources';
+
+/** Bad command-line input; main prints the message and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const PRODUCER_USAGE = `Usage: npm run produce -- [options]
+
+Simulated ticks (default):
+  --rate <n|max>         ticks per second over all products (default 100)
+  --duration <seconds>   stop after this long (default: until Ctrl-C, or --count)
+  --count <n>            stop after this many ticks
+  --products <list>      comma-separated product ids (default BTC-USD,ETH-USD,SOL-USD)
+  --seed <n>             simulator seed (default 1)
+Replay instead:
+  --replay <file>        .jsonl (one Coinbase ticker object per line) or .csv with a header
+  --speed <n|max>        1 = recorded speed, 10 = ten times faster, max = no waiting (default 1)
+  --keep-time            keep the recorded times (default: rebase them to now)
+Drift injection:
+  --drift <spec>         field=op:value[,…]; field price|spread|size|volatility, op scale|shift
+  --drift-after <s>      apply the drift from this many seconds after the start (default 0)
+Kafka:
+  --topic <name>         default $TICKS_TOPIC or ticks
+  --brokers <list>       default $KAFKA_BROKERS or 127.0.0.1:9092
+  --partitions <n>       partitions if the topic is created (default 3)
+  --batch-size <n>       most ticks per produce request (default 1000)
+`;
+
+const FLAGS = new Set(['rate', 'duration', 'count', 'products', 'seed', 'replay', 'speed', 'keep-time', 'drift', 'drift-after', 'topic', 'brokers', 'partitions', 'batch-size', 'help']);
+const BOOLEAN = new Set(['keep-time', 'help']);
+const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/;
+const PRODUCT_RE = /^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/;
+
+function positive(name: string, v: string, opts: { integer?: boolean; allowMax?: boolean } = {}): number {
+  if (opts.allowMax && v === 'max') return Infinity;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (opts.integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a positive ${opts.integer ? 'integer' : 'number'}${opts.allowMax ? ' or "max"' : ''}, got "${v}"`);
+  }
+  return n;
+}
+
+/** Parses argv (without node and script) into producer options, or 'help'. */
+export function parseProducerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ProducerOptions | 'help' {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !FLAGS.has(m[1]!)) throw new UsageError(`unknown argument "${arg}" (see --help)`);
+    const name = m[1]!;
+    if (values.has(name)) throw new UsageError(`--${name} is given twice`);
+    if (BOOLEAN.has(name)) {
+      if (m[2] !== undefined) throw new UsageError(`--${name} takes no value`);
+      values.set(name, 'true');
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined || (m[2] === undefined && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    values.set(name, value);
+  }
+  if (values.has('help')) return 'help';
+
+  const replay = values.get('replay');
+  const simOnly = ['rate', 'duration', 'count', 'products', 'seed'].filter((f) => values.has(f));
+  const replayOnly = ['speed', 'keep-time'].filter((f) => values.has(f));
+  if (replay !== undefined && simOnly.length > 0) throw new UsageError(`--replay cannot be combined with ${simOnly.map((f) => `--${f}`).join(', ')}`);
+  if (replay === undefined && replayOnly.length > 0) throw new UsageError(`${replayOnly.map((f) => `--${f}`).join(', ')} only apply with --replay`);
+
+  const topic = values.get('topic') ?? env.TICKS_TOPIC?.trim() ?? 'ticks';
+  if (!TOPIC_RE.test(topic)) throw new UsageError(`--topic must be a Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters), got "${topic}"`);
+  const rawBrokers = values.get('brokers') ?? (env.KAFKA_BROKERS?.trim() || '127.0.0.1:9092');
+  const brokers = parseBrokers(rawBrokers);
+  if (!brokers) throw new UsageError(`--brokers / KAFKA_BROKERS must be a comma-separated list of host:port, got "${rawBrokers}"`);
+  const partitions = values.has('partitions') ? positive('partitions', values.get('partitions')!, { integer: true }) : 3;
+  const batchSize = values.has('batch-size') ? positive('batch-size', values.get('batch-size')!, { integer: true }) : 1000;
+
+  let drift: ProducerOptions['drift'];
+  if (values.has('drift')) {
+    const rules = parseDriftSpec(values.get('drift')!);
+    if (typeof rules === 'string') throw new UsageError(`--drift: ${rules}`);
+    const after = values.get('drift-after') ?? '0';
+    const afterSec = Number(after);
+    if (after.trim() === '' || !Number.isFinite(afterSec) || afterSec < 0) throw new UsageError(`--drift-after must be a number of seconds >= 0, got "${after}"`);
+    drift = { afterSec, rules };
+  } else if (values.has('drift-after')) {
+    throw new UsageError('--drift-after needs --drift');
+  }
+
+  if (replay !== undefined) {
+    if (!/\.(jsonl|ndjson|csv)$/i.test(replay)) throw new UsageError(`--replay expects a .jsonl, .ndjson or .csv file, got "${replay}"`);
+    const speed = values.has('speed') ? positive('speed', values.get('speed')!, { allowMax: true }) : 1;
+    return { brokers, topic, partitions, batchSize, drift, source: { kind: 'replay', file: replay, speed, keepTime: values.has('keep-time') } };
+  }
+
+  const rate = values.has('rate') ? positive('rate', values.get('rate')!, { allowMax: true }) : 100;
+  const durationSec = values.has('duration') ? positive('duration', values.get('duration')!) : undefined;
+  const count = values.has('count') ? positive('count', values.get('count')!, { integer: true }) : undefined;
+  const seedRaw = values.get('seed') ?? '1';
+  const seed = Number(seedRaw);
+  if (!/^\d+$/.test(seedRaw) || !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be a non-negative integer, got "${seedRaw}"`);
+  const products = (values.get('products') ?? 'BTC-USD,ETH-USD,SOL-USD').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const bad = products.filter((p) => !PRODUCT_RE.test(p));
+  if (products.length === 0 || bad.length > 0) throw new UsageError(`--products must be a comma-separated list of ids like BTC-USD${bad.length > 0 ? `; bad: ${bad.join(', ')}` : ''}`);
+  if (new Set(products).size !== products.length) throw new UsageError('--products lists a product twice');
+  return { brokers, topic, partitions, batchSize, drift, source: { kind: 'simulate', seed, products, rate, durationSec, count } };
+}

@@ -1,0 +1,153 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Admin, CompressionTypes, Kafka, type LogEntry, type Message, logLevel } from 'kafkajs';
+import type { Logger } from '../core/logger';
+import { type Tick, tickToWire } from '../core/ticks';
+import { TokenBucket } from './pacer';
+import { DriftInjector, type DriftRule, ReplaySource, SimulatedSource, productSpecs, readReplayFile } from './sources';
+
+export type TickSourceOptions =
+  | {
+      readonly kind: 'simulate';
+      readonly seed: number;
+      readonly products: readonly string[];
+      /** Ticks per second; Infinity sends as fast as the broker takes them. */
+      readonly rate: number;
+      /** Stop after this many seconds (undefined: until count, or until aborted). */
+      readonly durationSec?: number;
+      /** Stop after this many ticks. */
+      readonly count?: number;
+    }
+  | {
+      readonly kind: 'replay';
+      readonly file: string;
+      /** 1 = recorded speed, 10 = ten times faster, Infinity = as fast as possible. */
+      readonly speed: number;
+      readonly keepTime: boolean;
+    };
+
+export interface ProducerOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  /** Partitions for the topic if it has to be created. */
+  readonly partitions: number;
+  readonly source: TickSourceOptions;
+  readonly drift?: { readonly afterSec: number; readonly rules: readonly DriftRule[] };
+  /** Most messages per produce request. */
+  readonly batchSize: number;
+  readonly clientId?: string;
+}
+
+export interface ProduceSummary {
+  readonly topic: string;
+  readonly sent: number;
+  readonly drifted: number;
+  readonly seconds: number;
+  readonly ratePerSecond: number;
+}
+
+export function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log, namespace }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      const fn = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'debug';
+      logger[fn]({ kafkajs: namespace, ...rest }, message);
+    };
+}
+
+/** Creates the topic when it does not exist (the broker may not auto-create). */
+export async function ensureTopic(admin: Admin, topic: string, partitions: number): Promise<boolean> {
+  const existing = await admin.listTopics();
+  if (existing.includes(topic)) return false;
+  return admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+}
+
+export function tickMessage(t: Tick): Message {
+  return { key: t.productId, value: JSON.stringify(tickToWire(t)) };
+}
+
+/**
+ * Streams ticks into the topic, keyed by product so each product's ticks stay
+ * in order within one partition. Sends are batched: the pacer releases tokens,
+ * and every release goes out as one produce request.
+ */
+export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger; signal?: AbortSignal }): Promise<ProduceSummary> {
+  const { logger, signal } = deps;
+  const kafka = new Kafka({ clientId: opts.clientId ?? 'volwatch-producer', brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator(logger) });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await admin.connect();
+  try {
+    if (await ensureTopic(admin, opts.topic, opts.partitions)) logger.info({ topic: opts.topic, partitions: opts.partitions }, 'created topic');
+  } finally {
+    await admin.disconnect();
+  }
+  await producer.connect();
+
+  const started = performance.now();
+  const wallStart = Date.now();
+  const src = opts.source;
+  const sim = src.kind === 'simulate' ? new SimulatedSource(src.seed, productSpecs(src.products), src.rate) : undefined;
+  const replay = src.kind === 'replay' ? new ReplaySource(readReplayFile(src.file), src.speed, src.keepTime, wallStart) : undefined;
+  const limit = src.kind === 'simulate' ? (src.count ?? Infinity) : replay!.remaining;
+  const endAt = src.kind === 'simulate' && src.durationSec !== undefined ? started + src.durationSec * 1000 : Infinity;
+  const rate = src.kind === 'simulate' ? src.rate : Infinity;
+  // A bucket of ~50 ms of ticks: smooth at 2,000/s, yet few requests per second.
+  const bucket = new TokenBucket(rate, Number.isFinite(rate) ? Math.max(1, Math.min(opts.batchSize, rate / 20)) : 1);
+  const drift = opts.drift ? { atMs: wallStart + opts.drift.afterSec * 1000, injector: new DriftInjector(opts.drift.rules) } : undefined;
+  let sent = 0;
+  let drifted = 0;
+  let lastLog = started;
+  // Up to a few requests in flight keep the "max" rate high; ordering per connection is kept by kafkajs.
+  const inFlight = new Set<Promise<unknown>>();
+  const maxInFlight = Number.isFinite(rate) ? 1 : 4;
+
+  try {
+    while (sent < limit && performance.now() < endAt && !signal?.aborted) {
+      let n: number;
+      if (sim) {
+        const wait = bucket.waitMs();
+        if (wait > 0) {
+          await sleep(Math.max(1, Math.min(wait, endAt - performance.now())));
+          continue;
+        }
+        n = bucket.take(Math.min(opts.batchSize, limit - sent));
+      } else {
+        if (replay!.done) break;
+        const due = replay!.dueAtMs() - Date.now();
+        if (due > 0) {
+          await sleep(Math.min(due, 1000));
+          continue;
+        }
+        n = opts.batchSize;
+      }
+      const messages: Message[] = [];
+      const now = Date.now();
+      for (let i = 0; i < n; i++) {
+        if (replay && (replay.done || replay.dueAtMs() > now)) break;
+        let tick = sim ? sim.next(now) : replay!.next(now);
+        if (drift && tick.timeMs >= drift.atMs) {
+          tick = drift.injector.apply(tick);
+          drifted++;
+        }
+        messages.push(tickMessage(tick));
+      }
+      if (messages.length === 0) continue;
+      const p = producer.send({ topic: opts.topic, messages, acks: -1, compression: CompressionTypes.None });
+      sent += messages.length;
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      const t = performance.now();
+      if (t - lastLog >= 5000) {
+        lastLog = t;
+        logger.info({ sent, ratePerSecond: Math.round(sent / ((t - started) / 1000)) }, 'producing');
+      }
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await Promise.allSettled(inFlight);
+    await producer.disconnect();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { topic: opts.topic, sent, drifted, seconds, ratePerSecond: sent / seconds };
+}
