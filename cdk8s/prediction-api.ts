@@ -103,8 +103,9 @@ export class PredictionApi extends Construct {
             ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(this.metricsPort) }],
           },
         ],
-        // The API calls nothing: the model is in the image and the variant file is mounted.
-        egress: [],
+        // Egress listed with no rules denies all egress: the API calls nothing (model in the
+        // image, variant file mounted). `egress: []` would be stored as absent and make every
+        // server-side re-apply a change.
       },
     });
   }

@@ -217,6 +217,12 @@ describe('NetworkPolicies', () => {
     expect(rules.some((r) => r.from === undefined && r.ports.some((p: Obj) => p.port === 8080))).toBe(true);
   });
 
+  test('the API may not open any connection (Egress policy with no rules)', () => {
+    const np = policyFor('volwatch-api');
+    expect(np.spec.policyTypes).toContain('Egress');
+    expect(np.spec.egress).toBeUndefined();
+  });
+
   test('the consumer may only talk to Kafka and DNS', () => {
     const np = policyFor('volwatch-consumer');
     expect(np.spec.policyTypes).toContain('Egress');
