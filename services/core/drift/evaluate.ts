@@ -35,6 +35,8 @@ export interface DriftOptions {
   readonly method?: 'auto' | DriftMethod;
   readonly thresholds?: Partial<DriftThresholds>;
   readonly ksMode?: KsMode;
+  /** Work cap for exact KS p-values (see ks.ts); above it the asymptotic p-value is used. Default: no cap. */
+  readonly ksExactMaxCells?: number;
   /** PSI bins: Evidently's 'sturges' or a fixed count. */
   readonly psiBins?: 'sturges' | number;
   /** Fewer current values than this: no score for the feature. */
@@ -45,6 +47,7 @@ export interface ResolvedDriftOptions {
   readonly method: 'auto' | DriftMethod;
   readonly thresholds: DriftThresholds;
   readonly ksMode: KsMode;
+  readonly ksExactMaxCells: number;
   readonly psiBins: 'sturges' | number;
   readonly minSamples: number;
 }
@@ -58,7 +61,9 @@ export function resolveDriftOptions(o: DriftOptions = {}): ResolvedDriftOptions 
   }
   const minSamples = o.minSamples ?? DEFAULT_MIN_SAMPLES;
   if (!Number.isInteger(minSamples) || minSamples < 1) throw new RangeError(`minSamples must be a positive integer, got ${minSamples}`);
-  return { method: o.method ?? 'auto', thresholds, ksMode: o.ksMode ?? 'auto', psiBins: o.psiBins ?? 'sturges', minSamples };
+  const ksExactMaxCells = o.ksExactMaxCells ?? Infinity;
+  if (!(ksExactMaxCells >= 0)) throw new RangeError(`ksExactMaxCells must be >= 0, got ${ksExactMaxCells}`);
+  return { method: o.method ?? 'auto', thresholds, ksMode: o.ksMode ?? 'auto', ksExactMaxCells, psiBins: o.psiBins ?? 'sturges', minSamples };
 }
 
 /** Evidently's rule, with "reference rows" = the feature's finite training values (profile.count). */
@@ -126,7 +131,7 @@ export function evaluateFeature(
   if (current.length < opts.minSamples) return { drift: unscored(feature, 'too_few', current.length) };
   const t = opts.thresholds;
   const bins = psi(refSample, current, { bins: opts.psiBins, referenceDistinct: ref.distinct });
-  const ks = ksTwoSample(refSample, current, opts.ksMode);
+  const ks = ksTwoSample(refSample, current, opts.ksMode, { exactMaxCells: opts.ksExactMaxCells });
   const wd = wassersteinNormed(refSample, current, ref.std);
   const method = chooseMethod(ref, opts);
   let score: number;

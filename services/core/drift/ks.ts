@@ -25,8 +25,18 @@ export interface KsResult {
 
 export const KS_MAX_AUTO_EXACT = 10_000;
 
+export interface KsOptions {
+  /**
+   * Cap on the exact computation's work (lattice cells inside the band, about
+   * (n1 + 1) * 2 * D * n2). Above it the asymptotic p-value is used. The band is
+   * wide only when D is large, i.e. when p is far below any decision threshold.
+   * Default: no cap (scipy's behaviour).
+   */
+  readonly exactMaxCells?: number;
+}
+
 /** Both inputs ascending, finite and non-empty. */
-export function ksTwoSample(a: Float64Array, b: Float64Array, mode: KsMode = 'auto'): KsResult {
+export function ksTwoSample(a: Float64Array, b: Float64Array, mode: KsMode = 'auto', opts: KsOptions = {}): KsResult {
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) throw new RangeError('ks needs two non-empty samples');
@@ -36,8 +46,13 @@ export function ksTwoSample(a: Float64Array, b: Float64Array, mode: KsMode = 'au
     const g = gcd(n1, n2);
     const lcm = (n1 / g) * n2;
     const h = Math.round(d * lcm);
-    d = h / lcm;
-    return { statistic: d, pValue: h === 0 ? 1 : clamp01(exactOutside(n1, n2, h * g)), mode: 'exact' };
+    const m = Math.max(n1, n2);
+    const n = Math.min(n1, n2);
+    const cells = (m + 1) * Math.min(n + 1, (2 * h * g) / m + 2);
+    if (mode === 'exact' || cells <= (opts.exactMaxCells ?? Infinity)) {
+      d = h / lcm;
+      return { statistic: d, pValue: h === 0 ? 1 : clamp01(exactOutside(m, n, h * g)), mode: 'exact' };
+    }
   }
   const en = (n1 * n2) / (n1 + n2);
   return { statistic: d, pValue: clamp01(kolmogorovSf((Math.sqrt(en) + 0.12 + 0.11 / Math.sqrt(en)) * d)), mode: 'asymp' };
@@ -77,14 +92,8 @@ function exactOutside(m: number, n: number, hg: number): number {
     const top = Math.min(n, hi + 1);
     let below = 0; // value of (x, y-1) in this column
     for (let y = prevLo; y <= top; y++) {
-      let v: number;
-      if (x === 0 && y === 0) v = 1;
-      else {
-        const denom = m + n - x - y + 1;
-        const fromLeft = x > 0 ? (row[y]! * (m - x + 1)) / denom : 0;
-        const fromBelow = y > 0 ? (below * (n - y + 1)) / denom : 0;
-        v = fromLeft + fromBelow;
-      }
+      // Cells left of x = 0 and below y = 0 hold 0 (fresh array, `below` reset per column).
+      let v = x === 0 && y === 0 ? 1 : (row[y]! * (m - x + 1) + below * (n - y + 1)) / (m + n - x - y + 1);
       if (y < lo || y > hi) {
         outside += v;
         v = 0;

@@ -56,6 +56,19 @@ describe('two-sample Kolmogorov–Smirnov', () => {
     expect(Math.abs(r.pValue / 0.008681664669825688 - 1)).toBeLessThan(0.03);
   });
 
+  test('a work cap sends wide-band (large D) cases to the asymptotic p-value; explicit exact ignores it', () => {
+    const a = gen(1000, (i) => Math.sin(i * 1.7));
+    const far = gen(1000, (i) => Math.sin(i * 1.3) + 0.3);
+    const capped = ksTwoSample(a, far, 'auto', { exactMaxCells: 300_000 });
+    expect(capped.mode).toBe('asymp');
+    expect(capped.pValue).toBeLessThan(1e-10);
+    expect(ksTwoSample(a, far, 'exact', { exactMaxCells: 10 }).mode).toBe('exact');
+    // Near the 0.05 decision boundary the band is narrow and stays exact under the same cap.
+    const near = ksTwoSample(gen(300, (i) => Math.cos(i * 0.37)), gen(250, (i) => Math.cos(i * 0.53) * 1.1), 'auto', { exactMaxCells: 300_000 });
+    expect(near.mode).toBe('exact');
+    expect(near.pValue).toBeCloseTo(0.008579064989461585, 12);
+  });
+
   test('Kolmogorov survival function matches published quantiles (p = 0.05 at 1.3581, p = 0.01 at 1.6276)', () => {
     expect(kolmogorovSf(1.3581)).toBeCloseTo(0.05, 4);
     expect(kolmogorovSf(1.6276)).toBeCloseTo(0.01, 4);
