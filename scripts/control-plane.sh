@@ -27,7 +27,6 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 K8S_DIR="${VOLWATCH_K8S_DIR:-$REPO_ROOT/.work/k8s}"
 API_PORT="${VOLWATCH_K8S_PORT:-6443}"
 ETCD_PORT="${VOLWATCH_ETCD_PORT:-23790}"
-ETCD_PEER_PORT="$((ETCD_PORT + 1))"
 K8S_VERSION="${VOLWATCH_K8S_VERSION:-1.34.4}"
 CACHE_DIR="${VOLWATCH_CACHE_DIR:-$HOME/.cache/volwatch}"
 START_TIMEOUT="${VOLWATCH_K8S_START_TIMEOUT:-120}"
@@ -59,9 +58,13 @@ if [[ -z "$CMD" ]]; then
   usage >&2
   exit 2
 fi
-for v in API_PORT ETCD_PORT START_TIMEOUT; do
-  if ! [[ "${!v}" =~ ^[0-9]+$ ]]; then echo "control-plane: $v must be a number, got '${!v}'" >&2; exit 2; fi
+for v in VOLWATCH_K8S_PORT VOLWATCH_ETCD_PORT VOLWATCH_K8S_START_TIMEOUT; do
+  if [[ -n "${!v:-}" ]] && ! [[ "${!v}" =~ ^[0-9]+$ ]]; then
+    echo "control-plane: $v must be a number, got '${!v}'" >&2
+    exit 2
+  fi
 done
+ETCD_PEER_PORT="$((ETCD_PORT + 1))"
 if ! [[ "$K8S_VERSION" =~ ^1\.([0-9]+)\.([0-9]+)$ ]]; then
   echo "control-plane: VOLWATCH_K8S_VERSION must look like 1.34.4, got '$K8S_VERSION'" >&2
   exit 2
@@ -138,7 +141,7 @@ build() {
 build_module() {
   local mod_json gomod etcd_version
   log "building kube-apiserver v$K8S_VERSION and etcd from the Go module proxy into $BIN_DIR (first run only; takes several minutes)"
-  run mkdir -p "$BUILD_DIR"
+  run mkdir -p "$BUILD_DIR" "$BIN_DIR"
   if ((DRY_RUN)); then
     printf '+ (write %q: require k8s.io/kubernetes v%s, replace every k8s.io staging module with its %s tag)\n' "$BUILD_DIR/go.mod" "$K8S_VERSION" "$STAGING_VERSION"
     etcd_version="<etcd version from k8s.io/kubernetes go.mod>"

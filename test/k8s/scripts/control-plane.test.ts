@@ -141,6 +141,12 @@ describe('scripts/control-plane.sh', () => {
     expect(res.stderr).toContain('missing required tool(s): openssl');
   });
 
+  test('a non-numeric port is refused, naming the variable', () => {
+    const res = run(['status'], { VOLWATCH_K8S_PORT: 'https' });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain("VOLWATCH_K8S_PORT must be a number, got 'https'");
+  });
+
   test('an unknown command is refused with usage and exit code 2', () => {
     const res = run(['restart']);
     expect(res.status).toBe(2);
