@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { check, checkImage, DNS_EGRESS, resources, restrictedContainerSecurity, restrictedPodSecurity, type ResourceProps } from './common';
+import { check, checkImage, DNS_EGRESS, memoryBytes, resources, restrictedContainerSecurity, restrictedPodSecurity, type ResourceProps } from './common';
 import { componentLabels, type ComponentLabels } from './labels';
 
 /** Kafka version of the local broker: `scripts/kafka/VERSION` when present, so kind and local runs agree. */
@@ -102,6 +102,11 @@ export class KafkaBroker extends Construct {
       memoryRequest: props.memoryRequest ?? '768Mi',
       memoryLimit: props.memoryLimit ?? '1Gi',
     };
+    const heapBytes = Number(heap.slice(0, -1)) * (heap.endsWith('g') ? 2 ** 30 : 2 ** 20);
+    check(
+      heapBytes <= 0.75 * memoryBytes(res.memoryLimit),
+      `KafkaBroker: heap ${heap} leaves too little of memoryLimit ${res.memoryLimit} for page cache and off-heap buffers: keep heap <= 75% of memoryLimit`,
+    );
     const headless = `${KafkaBroker.NAME}-headless`;
     this.bootstrapServers = `${KafkaBroker.NAME}.${ns}.svc.cluster.local:${KafkaBroker.CLIENT_PORT}`;
     const metadata = { name: KafkaBroker.NAME, namespace: ns, labels: { ...this.labels.labels } };
@@ -146,7 +151,6 @@ export class KafkaBroker extends Construct {
       KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       KAFKA_HEAP_OPTS: `-Xms${heap} -Xmx${heap}`,
-      LOG_DIR: '/opt/kafka/logs',
     };
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
@@ -178,23 +182,15 @@ export class KafkaBroker extends Construct {
                   .sort()
                   .map((name) => ({ name, value: env[name] })),
                 resources: resources('KafkaBroker', res),
-                securityContext: restrictedContainerSecurity(KAFKA_UID),
+                securityContext: { ...restrictedContainerSecurity(KAFKA_UID), readOnlyRootFilesystem: false },
                 startupProbe: { tcpSocket: { port: k8s.IntOrString.fromString('client') }, periodSeconds: 3, failureThreshold: 60 },
                 readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('client') }, periodSeconds: 5, failureThreshold: 3 },
                 livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('client') }, periodSeconds: 10, failureThreshold: 6 },
-                // The image renders server.properties into /opt/kafka/config at start: it must be writable.
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/kafka/data' },
-                  { name: 'config', mountPath: '/opt/kafka/config' },
-                  { name: 'logs', mountPath: '/opt/kafka/logs' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
+                // The image renders its configuration into its own filesystem at start (the
+                // directory differs between image versions), so only this container keeps a
+                // writable root; everything else of the restricted profile still applies.
+                volumeMounts: [{ name: 'data', mountPath: '/var/lib/kafka/data' }],
               },
-            ],
-            volumes: [
-              { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-              { name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
             ],
           },
         },

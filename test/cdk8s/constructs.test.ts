@@ -38,6 +38,7 @@ describe('constructor checks reject props that cannot work, saying how to fix th
     fails({ api: { shutdownTimeoutMs: 10 } }, /shutdownTimeoutMs 10 must be an integer >= 1000/);
     fails({ consumer: { ticksTopic: 'trades' } }, /TICKS_TOPIC "trades" is not among the broker's topics .*: add it to KafkaBroker topics/);
     fails({ kafka: { clusterId: 'short' } }, /clusterId "short" must be 22 base64url characters/);
+    fails({ kafka: { heap: '1g', memoryLimit: '1Gi' } }, /KafkaBroker: heap 1g leaves too little of memoryLimit 1Gi .*: keep heap <= 75% of memoryLimit/);
     fails({ monitoringNamespace: 'volwatch' }, /monitoringNamespace must differ from namespace volwatch/);
   });
 
