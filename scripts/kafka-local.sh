@@ -189,12 +189,20 @@ ensure_libs() {
   fi
   require_mvn
   info "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIBS_DIR"
-  local staging="$LIBS_DIR.tmp"
+  local staging="$LIBS_DIR.tmp" mvn_log="$LIBS_DIR.mvn.log"
+  local mvn_cmd=(mvn -q -B -Dstyle.color=never -f "$POM" "-Dkafka.version=$KAFKA_VERSION"
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
+    -DincludeScope=runtime "-DoutputDirectory=$staging")
   run rm -rf "$staging"
-  run mvn -q -B -Dstyle.color=never -f "$POM" "-Dkafka.version=$KAFKA_VERSION" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime "-DoutputDirectory=$staging" ||
-    die "mvn could not resolve the Kafka $KAFKA_VERSION jars (see its output above); Maven Central must be reachable on the first start"
+  if ((DRY_RUN)); then
+    run "${mvn_cmd[@]}"
+  else
+    mkdir -p "$(dirname "$LIBS_DIR")"
+    if ! "${mvn_cmd[@]}" >"$mvn_log" 2>&1; then
+      tail -n 30 "$mvn_log" >&2
+      die "mvn could not resolve the Kafka $KAFKA_VERSION jars (output above, full log in $mvn_log); Maven Central must be reachable on the first start"
+    fi
+  fi
   run rm -rf "$LIBS_DIR"
   run mv "$staging" "$LIBS_DIR"
   run touch "$LIBS_DIR/.complete"

@@ -314,6 +314,33 @@ describe('kafka-local.sh --dry-run and bad input', () => {
   });
 });
 
+describe('kafka-local.sh when Maven cannot resolve the jars', () => {
+  it('stops with a sentence naming mvn and shows its output', async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'kafka-local-mvn-'));
+    try {
+      // Stand-in for an offline Maven: fails the way mvn does without Central.
+      const bin = path.join(scratch, 'bin');
+      mkdirSync(bin);
+      writeFileSync(path.join(bin, 'mvn'), '#!/bin/sh\necho "[ERROR] Could not transfer artifact (offline stand-in)"\nexit 1\n');
+      chmodSync(path.join(bin, 'mvn'), 0o755);
+      const result = await runScript(['start'], {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        KAFKA_WORK_DIR: path.join(scratch, 'work'),
+        KAFKA_CACHE_DIR: path.join(scratch, 'cache'),
+        KAFKA_PORT: '1',
+        KAFKA_CONTROLLER_PORT: '2',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('Could not transfer artifact (offline stand-in)');
+      expect(result.stderr).toMatch(/mvn could not resolve the Kafka \d+\.\d+\.\d+ jars/);
+      expect(existsSync(path.join(scratch, 'work', 'kafka.pid'))).toBe(false);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('shell scripts owned by the Kafka tooling', () => {
   it('pass shellcheck', () => {
     const which = spawnSync('bash', ['-c', 'command -v shellcheck'], { encoding: 'utf8' });
