@@ -1,0 +1,106 @@
+// Command-line options of the rollback CLI, parsed without touching the cluster.
+
+export type Variant = 'ml' | 'baseline';
+export const VARIANTS: readonly Variant[] = ['ml', 'baseline'];
+
+export const DEFAULT_NAMESPACE = 'volwatch';
+export const DEFAULT_CONFIGMAP = 'volwatch-model-variant';
+export const VARIANT_KEY = 'variant';
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+
+export interface RollbackOptions {
+  readonly to: Variant;
+  readonly namespace: string;
+  readonly configMap: string;
+  /** kubeconfig context; undefined keeps the file's current-context. */
+  readonly context?: string;
+  /** kubeconfig file; undefined means $KUBECONFIG, then ~/.kube/config, then in-cluster. */
+  readonly kubeconfig?: string;
+  readonly timeoutSeconds: number;
+  readonly dryRun: boolean;
+}
+
+export const USAGE = `usage: npm run rollback -- --to baseline|ml [--namespace N] [--context C] [--kubeconfig FILE]
+                          [--configmap NAME] [--timeout SECONDS] [--dry-run]
+
+Sets the model variant served by volwatch: patches data.variant of the ConfigMap the API and
+consumer Deployments mount, then waits until every API and consumer pod reports the variant
+on GET /version (read through the API server's pod proxy).
+
+  --to          ml | baseline (required)
+  --namespace   namespace of the ConfigMap and the pods [${DEFAULT_NAMESPACE}]
+  --context     kubeconfig context [the kubeconfig's current-context]
+  --kubeconfig  kubeconfig file [$KUBECONFIG, then ~/.kube/config, then in-cluster]
+  --configmap   ConfigMap name [${DEFAULT_CONFIGMAP}]
+  --timeout     seconds to wait for the pods [${DEFAULT_TIMEOUT_SECONDS}]
+  --dry-run     print the patch the API server would apply (server-side dry run); change nothing
+
+Exit codes: 0 done (or nothing to wait for), 1 the change could not be made (cluster, namespace,
+ConfigMap or permission problem), 2 bad usage, 3 patched but not every pod reported the new
+variant before the timeout. Runbook: docs/runbook.md, "Roll back the model".`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+// RFC 1123 label (namespaces) and subdomain (ConfigMaps), as the API server validates them.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const VALUE_FLAGS = ['to', 'namespace', 'context', 'kubeconfig', 'configmap', 'timeout'] as const;
+type ValueFlag = (typeof VALUE_FLAGS)[number];
+
+/** Parses argv (without node and script). Returns 'help' for --help; throws UsageError on bad input. */
+export function parseArgs(argv: readonly string[]): RollbackOptions | 'help' {
+  const values: Partial<Record<ValueFlag, string>> = {};
+  let dryRun = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--dry-run') {
+      dryRun = true;
+      continue;
+    }
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    const flag = m?.[1] as ValueFlag | undefined;
+    if (!m || !flag || !VALUE_FLAGS.includes(flag)) {
+      throw new UsageError(`unknown argument ${JSON.stringify(arg)}; see --help`);
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined || value === '' || (m[2] === undefined && value.startsWith('--'))) {
+      throw new UsageError(`--${flag} needs a value`);
+    }
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} given twice`);
+    values[flag] = value;
+  }
+
+  const to = values.to;
+  if (to === undefined) throw new UsageError('--to is required: --to baseline rolls back, --to ml rolls forward');
+  if (!(VARIANTS as readonly string[]).includes(to)) {
+    throw new UsageError(`--to must be "ml" or "baseline", got ${JSON.stringify(to)}`);
+  }
+  const namespace = values.namespace ?? DEFAULT_NAMESPACE;
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+    throw new UsageError(`--namespace ${JSON.stringify(namespace)} is not a valid namespace name (lower-case letters, digits and "-")`);
+  }
+  const configMap = values.configmap ?? DEFAULT_CONFIGMAP;
+  if (configMap.length > 253 || !DNS_SUBDOMAIN.test(configMap)) {
+    throw new UsageError(`--configmap ${JSON.stringify(configMap)} is not a valid ConfigMap name`);
+  }
+  let timeoutSeconds = DEFAULT_TIMEOUT_SECONDS;
+  if (values.timeout !== undefined) {
+    timeoutSeconds = Number(values.timeout);
+    if (!/^\d+(\.\d+)?$/.test(values.timeout) || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 3600) {
+      throw new UsageError(`--timeout must be a number of seconds between 0 and 3600, got ${JSON.stringify(values.timeout)}`);
+    }
+  }
+  return {
+    to: to as Variant,
+    namespace,
+    configMap,
+    ...(values.context !== undefined ? { context: values.context } : {}),
+    ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+    timeoutSeconds,
+    dryRun,
+  };
+}
