@@ -1,4 +1,5 @@
 import { API_METRICS } from '../services/api/metrics';
+import { CONSUMER_METRICS } from '../services/consumer/metrics';
 import { DATASOURCE_UID, type Dashboard, type Rule, type RuleGroup } from './service-monitoring';
 
 /**
@@ -46,7 +47,18 @@ export function apiRuleGroups(t: ContentTarget): RuleGroup[] {
 }
 
 export function consumerRuleGroups(t: ContentTarget): RuleGroup[] {
-  return [{ name: 'volwatch-consumer.rules', interval: '30s', rules: [targetDownAlert('VolwatchConsumerDown', t, 'stream consumer')] }];
+  const sel = `job="${t.job}",namespace="${t.namespace}"`;
+  return [
+    {
+      name: 'volwatch-consumer.rules',
+      interval: '30s',
+      rules: [
+        { record: 'volwatch:consumer_messages_processed:rate5m', expr: `sum(rate(${CONSUMER_METRICS.processed}{${sel}}[5m]))` },
+        { record: 'volwatch:consumer_offset_lag:sum', expr: `sum by (topic) (${CONSUMER_METRICS.offsetLag}{${sel}})` },
+        targetDownAlert('VolwatchConsumerDown', t, 'stream consumer'),
+      ],
+    },
+  ];
 }
 
 function timeseries(id: number, title: string, expr: string, unit: string, y: number): Record<string, unknown> {
@@ -84,5 +96,13 @@ export function apiDashboards(t: ContentTarget): Dashboard[] {
 }
 
 export function consumerDashboards(t: ContentTarget): Dashboard[] {
-  return [dashboard('volwatch-consumer', 'Volwatch / Stream consumer', [timeseries(1, 'Targets up', `sum(up{job="${t.job}",namespace="${t.namespace}"})`, 'short', 0)])];
+  const sel = `job="${t.job}",namespace="${t.namespace}"`;
+  return [
+    dashboard('volwatch-consumer', 'Volwatch / Stream consumer', [
+      timeseries(1, 'Messages processed', 'volwatch:consumer_messages_processed:rate5m', 'ops', 0),
+      timeseries(2, 'Offset lag by topic', 'volwatch:consumer_offset_lag:sum', 'short', 0),
+      timeseries(3, 'Predictions by variant', `sum by (variant) (rate(${CONSUMER_METRICS.predictions}{${sel}}[5m]))`, 'ops', 8),
+      timeseries(4, 'Errors by type', `sum by (type) (rate(${CONSUMER_METRICS.errors}{${sel}}[5m]))`, 'ops', 8),
+    ]),
+  ];
 }

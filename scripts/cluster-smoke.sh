@@ -49,6 +49,7 @@ API_PORT=${SMOKE_API_PORT:-18080}
 PROM="http://127.0.0.1:$PROM_PORT"
 API="http://127.0.0.1:$API_PORT"
 NODE_TSX="$VOLWATCH_ROOT/node_modules/.bin/tsx"
+KEYED=(--property parse.key=true --property 'key.separator=|')
 KAFKA_TOOL=(kubectl --context "$CTX" -n "$NS" exec -i kafka-0 -- env KAFKA_HEAP_OPTS=-Xmx96m)
 WORK=$(mktemp -d)
 pids=()
@@ -193,16 +194,17 @@ if is_dry_run; then
 else
   before=$(predictions_offset)
 fi
-# 150 one-second ticks ending now: enough history for every feature window.
+# 150 one-second ticks ending now (enough history for every feature window), keyed by
+# product like the producer does, so they stay in order within one partition.
 gen_ticks='const now = Date.now(); let p = 60000;
 for (let i = 150; i > 0; i--) { p *= 1 + (Math.random() - 0.5) * 0.001;
-  console.log(JSON.stringify({ product_id: "BTC-USD", price: p.toFixed(2), best_bid: (p - 0.5).toFixed(2), best_ask: (p + 0.5).toFixed(2),
+  console.log("BTC-USD|" + JSON.stringify({ product_id: "BTC-USD", price: p.toFixed(2), best_bid: (p - 0.5).toFixed(2), best_ask: (p + 0.5).toFixed(2),
     last_size: "0.01", time: new Date(now - i * 1000).toISOString(), sequence: 1e9 + 150 - i })); }'
 if is_dry_run; then
   printf "+ node -e '<150 one-second ticks as JSON lines>' | %s\n" \
-    "$(print_cmd "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic ticks | cut -c3-)"
+    "$(print_cmd "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}" | cut -c3-)"
 else
-  node -e "$gen_ticks" | "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic ticks
+  node -e "$gen_ticks" | "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}"
 fi
 retry "$TIMEOUT" "a prediction on the predictions topic" predictions_grew "$before"
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { synthesize } from '../../cdk8s/app';
 import { API_METRICS } from '../../services/api/metrics';
+import { CONSUMER_METRICS } from '../../services/consumer/metrics';
 
 const rules = [...synthesize().objects.values()].flat().filter((o) => o.kind === 'PrometheusRule');
 
@@ -40,5 +41,13 @@ describe('PrometheusRules', () => {
     expect(text).toContain(`${API_METRICS.httpRequests}{`);
     const alerts = api.spec.groups.flatMap((g: { rules: { alert?: string }[] }) => g.rules.map((r) => r.alert)).filter(Boolean);
     expect(alerts).toContain('VolwatchApiDown');
+  });
+
+  test('consumer rules use the metric names the consumer exports, plus the down alert', () => {
+    const consumer = rules.find((r) => r.metadata.name === 'volwatch-consumer')!;
+    const text = JSON.stringify(consumer.spec.groups);
+    expect(text).toContain(`${CONSUMER_METRICS.processed}{`);
+    expect(text).toContain(`${CONSUMER_METRICS.offsetLag}{`);
+    expect(text).toContain('VolwatchConsumerDown');
   });
 });

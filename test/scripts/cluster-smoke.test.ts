@@ -1,4 +1,8 @@
-import { barePath, indexOf, runScript, shellcheck } from './kind-support';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tickFromWire } from '../../services/core/ticks';
+import { barePath, indexOf, ROOT, runScript, shellcheck } from './kind-support';
 
 describe('scripts/cluster-smoke.sh', () => {
   test('passes shellcheck', () => {
@@ -33,5 +37,23 @@ describe('scripts/cluster-smoke.sh', () => {
     const r = runScript('scripts/cluster-smoke.sh', [], { ...process.env, PATH: barePath() });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('error: missing required tools: kubectl curl node');
+  });
+
+  test('the ticks it writes to Kafka are valid, keyed by product and one second apart ending now', () => {
+    const script = fs.readFileSync(path.join(ROOT, 'scripts/cluster-smoke.sh'), 'utf8');
+    const js = /^gen_ticks='([\s\S]*?)'$/m.exec(script)?.[1];
+    expect(js).toBeDefined();
+    const r = spawnSync('node', ['-e', js!], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(150);
+    const ticks = lines.map((l) => {
+      const [key, json] = [l.slice(0, l.indexOf('|')), l.slice(l.indexOf('|') + 1)];
+      const tick = tickFromWire(JSON.parse(json));
+      expect(key).toBe(tick.productId);
+      return tick;
+    });
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]!.timeMs - ticks[i - 1]!.timeMs).toBe(1000);
+    expect(Date.now() - ticks[ticks.length - 1]!.timeMs).toBeLessThan(10_000);
   });
 });
