@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { REPO_ROOT, synthesize } from '../../cdk8s/app';
 
 const CHART_DIR = path.join(REPO_ROOT, 'charts/kube-prometheus-stack');
@@ -62,5 +64,24 @@ describe('charts/kube-prometheus-stack', () => {
     const cfg = values.alertmanager.config;
     const receiver = cfg.receivers.find((r: { name: string }) => r.name === cfg.route.receiver);
     expect(receiver.webhook_configs[0].url).toMatch(/^https?:\/\//);
+  });
+
+  test('the Alertmanager config passes amtool, and our alerts route to the webhook while Watchdog goes nowhere', () => {
+    if (spawnSync('amtool', ['--version']).error) {
+      throw new Error('amtool is not installed: install the Debian package "prometheus-alertmanager" (apt-get install -y prometheus-alertmanager)');
+    }
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'volwatch-am-')), 'alertmanager.yaml');
+    fs.writeFileSync(file, stringify(values.alertmanager.config));
+    const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toContain('SUCCESS');
+    expect(check.status).toBe(0);
+    const route = (...labels: string[]) => spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, ...labels], { encoding: 'utf8' }).stdout.trim();
+    const alerts = objs.filter((o) => o.kind === 'PrometheusRule').flatMap((r) => r.spec.groups.flatMap((g: { rules: { alert?: string; labels?: Record<string, string> }[] }) => g.rules.filter((x) => x.alert)));
+    expect(alerts.length).toBeGreaterThanOrEqual(2);
+    for (const a of alerts) {
+      const labels = Object.entries({ alertname: a.alert, namespace: 'volwatch', ...a.labels }).map(([k, v]) => `${k}=${v}`);
+      expect({ alert: a.alert, receiver: route(...labels) }).toEqual({ alert: a.alert, receiver: 'volwatch-webhook' });
+    }
+    expect(route('alertname=Watchdog')).toBe('null');
   });
 });
