@@ -89,6 +89,15 @@ describe('DriftMonitor', () => {
     expect(snap.features[0]!.score).toBe(snap.features[0]!.ksPValue);
   });
 
+  test("'psi' method decides on PSI >= psiModerate", async () => {
+    const { m } = make({ drift: { method: 'psi', thresholds: { psiModerate: 0.15 } } });
+    for (const r of referenceRows(1000, 14)) m.observe([r[0]! + 1, r[1]!, r[2]!]);
+    const [x, y] = (await m.computeNow()).features;
+    expect(x).toMatchObject({ method: 'psi', threshold: 0.15, detected: true });
+    expect(x!.score).toBe(x!.psi);
+    expect(y!.detected).toBe(y!.psi! >= 0.15);
+  });
+
   test('a small reference (<= 1000 rows) decides with KS by default', async () => {
     const small = buildReferenceProfile(referenceRows(800, 5), NAMES, { seed: 1 });
     const { m } = make({ profile: small });
