@@ -212,7 +212,8 @@ export class KafkaBroker extends Construct {
         policyTypes: ['Ingress', 'Egress'],
         // Clients live in this namespace (consumer, topic Job, producer); the controller port is pod-local.
         ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }],
-        egress: [DNS_EGRESS],
+        // Itself through its advertised Service address (hairpin), and DNS to resolve it.
+        egress: [{ to: [{ podSelector: selector }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }, DNS_EGRESS],
       },
     });
 

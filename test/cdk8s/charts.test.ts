@@ -46,9 +46,10 @@ describe('charts/kube-prometheus-stack', () => {
       expect(cm.metadata.labels[sidecar.dashboards.label]).toBe(String(sidecar.dashboards.labelValue));
       expect(cm.metadata.annotations[sidecar.dashboards.folderAnnotation]).toBe('Volwatch');
       for (const json of Object.values(cm.data) as string[]) {
-        const uids = [...json.matchAll(/"uid": "([^"]+)"/g)].map((m) => m[1]);
-        const dsUids = new Set(uids.slice(1));
-        expect([...dsUids]).toEqual([sidecar.datasources.uid]);
+        const datasources: unknown[] = [];
+        JSON.parse(json, (key, value) => (key === 'datasource' && datasources.push(value), value));
+        expect(datasources.length).toBeGreaterThan(0);
+        expect(new Set(datasources.map((d) => JSON.stringify(d)))).toEqual(new Set([JSON.stringify({ type: 'prometheus', uid: sidecar.datasources.uid })]));
       }
     }
     expect(sidecar.dashboards.searchNamespace).toBe('ALL');

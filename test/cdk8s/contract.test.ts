@@ -237,6 +237,14 @@ describe('NetworkPolicies', () => {
     expect(egress[1]!.to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
   });
 
+  test('Kafka accepts clients from its own namespace only, and reaches only itself and DNS', () => {
+    const np = policyFor('kafka');
+    expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 9092 }] }]);
+    const self = named('StatefulSet', 'kafka').spec.template.metadata.labels;
+    expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, self)).toBe(true);
+    expect(np.spec.egress[1].to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
+  });
+
   test('with an existing Kafka nothing Kafka is deployed and the consumer egress opens only its port', () => {
     const ext = synthesize({ kafkaBootstrapServers: 'b1.kafka.example.com:9094,b2.kafka.example.com:9094' });
     const objs = [...ext.objects.values()].flat();
