@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { startApi } from '../../support/api';
 import { judge, mountsConfigMap, namedPort, parseVersionReport, podsToVerify, probeFor } from '../../../services/rollback/pods';
 
@@ -116,5 +119,22 @@ describe('reading /version from the real API', () => {
     } finally {
       await running.api.stop();
     }
+  });
+});
+
+describe('the shipped manifests match what the rollback looks for', () => {
+  // A Deployment whose pods the rollback would not find, or ask on the wrong port, would make
+  // every rollback time out; check the pod templates in manifests/ against pods.ts.
+  const docs = parseAllDocuments(readFileSync(join(__dirname, '../../../manifests/20-volwatch.yaml'), 'utf8')).map((d) => d.toJS() as any);
+  test.each([
+    ['volwatch-api', 'api'],
+    ['volwatch-consumer', 'consumer'],
+  ])('Deployment %s: pods are selected as %s, declare the /version port and mount the ConfigMap', (name, component) => {
+    const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === name);
+    expect(deployment).toBeDefined();
+    const template: V1Pod = { metadata: { ...deployment.spec.template.metadata, name: `${name}-abc12` }, spec: deployment.spec.template.spec, status: { phase: 'Running', podIP: '10.244.1.7' } };
+    expect(podsToVerify([template])).toHaveLength(1);
+    expect(probeFor(template)).toMatchObject({ kind: 'query', pod: { component }, port: component === 'api' ? 8080 : 9465, path: 'version' });
+    expect(mountsConfigMap(template, 'volwatch-model-variant')).toBe(true);
   });
 });
