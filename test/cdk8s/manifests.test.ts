@@ -54,6 +54,16 @@ describe('npm run synth output', () => {
     expect(r.stderr).toMatch(/synth: .*bogus[\s\S]*usage: npm run synth/);
   });
 
+  test('the synth CLI writes manifests for another image and rejects an untagged one', () => {
+    const dir = tmpdir();
+    const ok = spawnSync(TSX, ['cdk8s/main.ts', '--outdir', dir, '--image', 'registry.example/volwatch:1.2.3'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, APP_FILE), 'utf8').match(/image: registry\.example\/volwatch:1\.2\.3$/gm)).toHaveLength(2);
+    const bad = spawnSync(TSX, ['cdk8s/main.ts', '--outdir', tmpdir(), '--image', 'registry.example/volwatch'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('has no tag: pin a version');
+  });
+
   test('the synth CLI rejects a malformed --kafka-bootstrap with a fix-it message', () => {
     const r = spawnSync(TSX, ['cdk8s/main.ts', '--outdir', tmpdir(), '--kafka-bootstrap', 'kafka'], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(r.status).toBe(1);
