@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { barePath, chartEnv, indexOf, ROOT, runScript, shellcheck } from './kind-support';
 
 describe('scripts/kind-up.sh', () => {
@@ -84,5 +85,15 @@ describe('scripts/kind-up.sh', () => {
     const missing = runScript('scripts/kind-up.sh', ['--dry-run', '--manifests', '/nonexistent/manifests']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('manifest directory /nonexistent/manifests not found: run npm run synth');
+  });
+
+  test('the committed kind config is one node named like the default cluster, with the default CNI (it enforces NetworkPolicy)', () => {
+    const cfg = parse(fs.readFileSync(path.join(ROOT, 'scripts/kind/cluster.yaml'), 'utf8'));
+    expect(cfg.kind).toBe('Cluster');
+    expect(cfg.apiVersion).toBe('kind.x-k8s.io/v1alpha4');
+    expect(cfg.name).toBe('volwatch');
+    // The API server's pod proxy reaches the consumer's metrics port only from the pod's own node.
+    expect(cfg.nodes).toEqual([{ role: 'control-plane' }]);
+    expect(cfg.networking?.disableDefaultCNI ?? false).toBe(false);
   });
 });
