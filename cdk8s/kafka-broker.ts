@@ -25,6 +25,14 @@ export interface TopicSpec {
 }
 
 export interface KafkaBrokerProps extends Partial<ResourceProps> {
+  /** @default '200m' */
+  readonly cpuRequest?: string;
+  /** @default '1' */
+  readonly cpuLimit?: string;
+  /** @default '768Mi' */
+  readonly memoryRequest?: string;
+  /** Heap must stay <= 75% of it. @default '1Gi' */
+  readonly memoryLimit?: string;
   readonly namespace: string;
   readonly instance: string;
   /**

@@ -5,6 +5,14 @@ import { componentLabels, type ComponentLabels } from './labels';
 import { modelDeploymentSpec, type ModelServiceProps } from './workload';
 
 export interface PredictionApiProps extends ModelServiceProps {
+  /** @default '100m' */
+  readonly cpuRequest?: string;
+  /** Whole CPUs in it bound the onnxruntime threads. @default '1' */
+  readonly cpuLimit?: string;
+  /** @default '192Mi' */
+  readonly memoryRequest?: string;
+  /** @default '512Mi' */
+  readonly memoryLimit?: string;
   /** @default 8080 */
   readonly httpPort?: number;
   /** @default 9464 */

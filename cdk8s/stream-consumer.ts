@@ -6,6 +6,14 @@ import { componentLabels, type ComponentLabels } from './labels';
 import { modelDeploymentSpec, type ModelServiceProps } from './workload';
 
 export interface StreamConsumerProps extends ModelServiceProps {
+  /** @default '100m' */
+  readonly cpuRequest?: string;
+  /** Whole CPUs in it bound the onnxruntime threads. @default '1' */
+  readonly cpuLimit?: string;
+  /** @default '192Mi' */
+  readonly memoryRequest?: string;
+  /** @default '512Mi' */
+  readonly memoryLimit?: string;
   readonly kafka: KafkaBroker;
   /** Metrics, health and readiness port. @default 9465 */
   readonly metricsPort?: number;

@@ -10,7 +10,7 @@ import {
   topologySpread,
   type ResourceProps,
 } from './common';
-import type { ModelVariantConfig } from './model-variant';
+import { ModelVariantConfig } from './model-variant';
 
 /** Props shared by the API and the consumer: both run our image with the ONNX model. */
 export interface ModelServiceProps extends Partial<ResourceProps> {
@@ -137,7 +137,8 @@ export function modelDeploymentSpec(i: ModelPodInput): k8s.DeploymentSpec {
             readinessProbe: probe(i.readinessPath, 5, 2),
             lifecycle: { preStop: { exec: { command: ['sleep', String(preStop)] } } },
             volumeMounts: [
-              { name: 'model-variant', mountPath: p.modelVariant.filePath.slice(0, p.modelVariant.filePath.lastIndexOf('/')), readOnly: true },
+              // The whole directory, never subPath: the kubelet does not refresh subPath mounts.
+              { name: 'model-variant', mountPath: ModelVariantConfig.MOUNT_DIR, readOnly: true },
               { name: 'tmp', mountPath: '/tmp' },
             ],
           },
