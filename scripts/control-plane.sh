@@ -100,7 +100,10 @@ pid_alive() {
   pid="$(cat "$file")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   [[ -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$bin" || return 1
+  # Not `tr | grep -q`: grep exiting early makes tr die of SIGPIPE, which pipefail reports.
+  local cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$bin"* ]] || return 1
   echo "$pid"
 }
 
