@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT, synthesize } from '../../cdk8s/app';
+import { CrdValidator } from '../../cdk8s/validate';
 
 const CHART_DIR = path.join(REPO_ROOT, 'charts/kube-prometheus-stack');
 const values = parse(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8'));
@@ -36,6 +37,16 @@ describe('charts/kube-prometheus-stack', () => {
     expect(spec.serviceMonitorNamespaceSelector).toEqual({});
     expect(spec.ruleNamespaceSelector).toEqual({});
     expect(spec.retention).toMatch(/^\d+[dh]$/);
+  });
+
+  test('prometheusSpec and alertmanagerSpec are valid Prometheus and Alertmanager specs under the v0.93 CRD schemas', () => {
+    // The chart copies these blocks into the custom resources it renders.
+    const crds = new CrdValidator();
+    const asObject = (kind: string, spec: unknown) => ({ apiVersion: 'monitoring.coreos.com/v1', kind, metadata: { name: 'x' }, spec });
+    expect(crds.validate('values.yaml', asObject('Prometheus', values.prometheus.prometheusSpec)).errors).toEqual([]);
+    expect(crds.validate('values.yaml', asObject('Alertmanager', values.alertmanager.alertmanagerSpec)).errors).toEqual([]);
+    // The check bites: a misspelt field is reported.
+    expect(crds.validate('values.yaml', asObject('Prometheus', { retension: '7d' })).errors.join()).toContain('retension');
   });
 
   test('the Grafana sidecar picks up our dashboard ConfigMaps, into their folder, with the datasource uid they use', () => {
