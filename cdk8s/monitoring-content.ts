@@ -21,7 +21,8 @@ function targetDownAlert(alert: string, t: ContentTarget, what: string): Rule {
     // absent(...== 1) also fires when every target disappeared from discovery.
     expr: `absent(up{job="${t.job}",namespace="${t.namespace}"} == 1)`,
     for: '5m',
-    labels: { severity: 'critical' },
+    // absent() cannot carry labels from a comparison, so name the target explicitly for routing.
+    labels: { severity: 'critical', job: t.job, namespace: t.namespace },
     annotations: {
       summary: `No ${what} target is up`,
       description: `Prometheus has scraped no healthy ${t.job} target in namespace ${t.namespace} for 5 minutes.`,

@@ -50,4 +50,49 @@ describe('PrometheusRules', () => {
     expect(text).toContain(`${CONSUMER_METRICS.offsetLag}{`);
     expect(text).toContain('VolwatchConsumerDown');
   });
+
+  test('promtool test rules: the down alerts fire after 5 minutes without a healthy target and stay quiet while one is up', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'volwatch-rules-test-'));
+    const annotationsOf = (alert: string) =>
+      rules.flatMap((r) => r.spec.groups.flatMap((g: { rules: { alert?: string; annotations?: Record<string, string> }[] }) => g.rules)).find((x: { alert?: string }) => x.alert === alert)!.annotations;
+    fs.writeFileSync(path.join(dir, 'rules.yaml'), stringify({ groups: rules.flatMap((r) => r.spec.groups) }));
+    const alertTest = (job: string, alertname: string) => ({
+      interval: '1m',
+      input_series: [
+        { series: `up{job="${job}",namespace="volwatch",pod="a"}`, values: '1x5 0x10' },
+        { series: `up{job="${job}",namespace="volwatch",pod="b"}`, values: '1x5 0x2 1x8' },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname, exp_alerts: [] },
+        // pod b is back at minute 8: one healthy target is enough.
+        { eval_time: '10m', alertname, exp_alerts: [] },
+        { eval_time: '8m', alertname, exp_alerts: [] },
+      ],
+    });
+    const allDown = (job: string, alertname: string) => ({
+      interval: '1m',
+      input_series: [{ series: `up{job="${job}",namespace="volwatch",pod="a"}`, values: '1x2 0x10' }],
+      alert_rule_test: [
+        { eval_time: '6m', alertname, exp_alerts: [] },
+        { eval_time: '9m', alertname, exp_alerts: [{ exp_labels: { severity: 'critical', job, namespace: 'volwatch' }, exp_annotations: annotationsOf(alertname) }] },
+      ],
+    });
+    fs.writeFileSync(
+      path.join(dir, 'tests.yaml'),
+      stringify({
+        rule_files: ['rules.yaml'],
+        evaluation_interval: '30s',
+        tests: [
+          alertTest('volwatch-api', 'VolwatchApiDown'),
+          allDown('volwatch-api', 'VolwatchApiDown'),
+          alertTest('volwatch-consumer', 'VolwatchConsumerDown'),
+          allDown('volwatch-consumer', 'VolwatchConsumerDown'),
+        ],
+      }),
+    );
+    promtoolCheck([]); // fails with the install hint when promtool is missing
+    const r = spawnSync('promtool', ['test', 'rules', 'tests.yaml'], { cwd: dir, encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
+    expect(r.status).toBe(0);
+  });
 });
