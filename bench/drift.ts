@@ -179,6 +179,8 @@ interface ApiComparison {
   readonly on?: { p50ms: number; p99ms: number; requestsPerSec: number; roundsP99: number[] };
   readonly off?: { p50ms: number; p99ms: number; requestsPerSec: number; roundsP99: number[] };
   readonly p99Ratio?: number;
+  /** (max - min) / median of the drift-off rounds' p99: the run-to-run noise the ratio must beat. */
+  readonly p99Noise?: number;
 }
 
 async function benchApi(): Promise<ApiComparison> {
@@ -196,7 +198,9 @@ async function benchApi(): Promise<ApiComparison> {
   const sum = (rs: LoadResult[]) => ({ p50ms: median(rs.map((x) => x.p50ms)), p99ms: median(rs.map((x) => x.p99ms)), requestsPerSec: Math.round(median(rs.map((x) => x.requestsPerSec))), roundsP99: rs.map((x) => x.p99ms) });
   const a = sum(on);
   const b = sum(off);
-  return { measured: true, on: a, off: b, p99Ratio: r3(a.p99ms / b.p99ms) };
+  const offP99 = off.map((x) => x.p99ms);
+  const noise = (Math.max(...offP99) - Math.min(...offP99)) / median(offP99);
+  return { measured: true, on: a, off: b, p99Ratio: r3(a.p99ms / b.p99ms), p99Noise: r3(noise) };
 }
 
 // ---- child modes ----------------------------------------------------------------------------
@@ -232,9 +236,11 @@ async function main(): Promise<void> {
   for (const w of [1000, 5000]) for (const shifted of [false, true]) cycles.push(await benchCycles(profile, rows, w, shifted));
   const api = await benchApi();
 
-  const goals: Record<string, boolean | 'not measured'> = {
+  // A 5 % goal cannot be judged when rounds of the same setting differ by more than 10 %.
+  const apiGoal = !api.measured ? 'not measured' : api.p99Noise! > 0.1 ? 'noisy' : api.p99Ratio! <= 1.05;
+  const goals: Record<string, boolean | 'not measured' | 'noisy'> = {
     'observe <= 2 us per feature': observe.single.nsPerFeature <= 2000,
-    'API p99 with drift within 5% of without': api.measured ? api.p99Ratio! <= 1.05 : 'not measured',
+    'API p99 with drift within 5% of without': apiGoal,
   };
   const pad = (s: string, n: number) => s.padEnd(n);
   const lines = [
@@ -247,10 +253,10 @@ async function main(): Promise<void> {
     `off the request path: cycles start at most once per second (minComputeIntervalMs), so window 1000 costs <= ${((cycles[0]!.medianCycleMs / 1000) * 100).toFixed(1)}% of one core`,
     '',
     api.measured
-      ? `API p99 drift on ${api.on!.p99ms} ms vs off ${api.off!.p99ms} ms (ratio ${api.p99Ratio}); req/s ${api.on!.requestsPerSec} vs ${api.off!.requestsPerSec}; rounds on ${api.on!.roundsP99.join(' ')} off ${api.off!.roundsP99.join(' ')}`
+      ? `API p99 drift on ${api.on!.p99ms} ms vs off ${api.off!.p99ms} ms (ratio ${api.p99Ratio}, run-to-run noise ${(api.p99Noise! * 100).toFixed(0)}%); req/s ${api.on!.requestsPerSec} vs ${api.off!.requestsPerSec}; rounds on ${api.on!.roundsP99.join(' ')} off ${api.off!.roundsP99.join(' ')}`
       : `API p99 comparison NOT MEASURED: ${api.reason}`,
     '',
-    ...Object.entries(goals).map(([k, ok]) => `${ok === 'not measured' ? 'TODO' : ok ? 'PASS' : 'MISS'}  ${k}`),
+    ...Object.entries(goals).map(([k, ok]) => `${ok === 'not measured' ? 'TODO' : ok === 'noisy' ? 'NOISY (rerun on a quiet machine or with more BENCH_ROUNDS)' : ok ? 'PASS' : 'MISS'}  ${k}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
   const outDir = join(ROOT, 'bench/results');
