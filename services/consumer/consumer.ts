@@ -1,6 +1,6 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Admin, type Consumer as KafkaConsumer, type EachBatchPayload, Kafka, type LogEntry, type Message, type Producer, logLevel } from 'kafkajs';
+import { type Admin, type Consumer as KafkaConsumer, type EachBatchPayload, Kafka, type LogEntry, type Message, Partitioners, type Producer, logLevel } from 'kafkajs';
 import { parseReferenceProfile } from '../core/drift/profile';
 import { type DriftMonitor, createDriftMonitor } from '../core/drift/monitor';
 import { FEATURE_NAMES } from '../core/features';
@@ -388,7 +388,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
         drift.start();
       }
 
-      producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
+      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 5 } });
       admin = kafka.admin();
       consumer = kafka.consumer({
         groupId: config.groupId,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Admin, CompressionTypes, Kafka, type LogEntry, type Message, logLevel } from 'kafkajs';
+import { type Admin, CompressionTypes, Kafka, type LogEntry, type Message, Partitioners, logLevel } from 'kafkajs';
 import type { Logger } from '../core/logger';
 import { type Tick, tickToWire } from '../core/ticks';
 import { TokenBucket } from './pacer';
@@ -74,7 +74,7 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   const { logger, signal } = deps;
   const kafka = new Kafka({ clientId: opts.clientId ?? 'volwatch-producer', brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator(logger) });
   const admin = kafka.admin();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 12, maxRetryTime: 5000 } });
   await admin.connect();
   try {
     if (await ensureTopic(admin, opts.topic, opts.partitions)) logger.info({ topic: opts.topic, partitions: opts.partitions }, 'created topic');

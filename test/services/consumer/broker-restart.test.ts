@@ -1,0 +1,102 @@
+import type { Kafka } from 'kafkajs';
+import { CONSUMER_METRICS } from '../../../services/consumer/metrics';
+import type { Prediction } from '../../../services/consumer/pipeline';
+import { tickMessage } from '../../../services/producer/producer';
+import { TickSimulator } from '../../../services/core/simulator';
+import { type PrivateBroker, privateBroker, testKafka } from '../../support/kafka';
+import { adminLag, consumerEnv, exited, freshTopics, loggedPort, readTopic, sample, scrape, spawnConsumer, waitFor } from './helpers';
+
+// This file stops and starts Kafka, so it runs its own broker (free ports, temporary
+// work dir) and never disturbs the broker other test files share.
+jest.setTimeout(240_000);
+
+let broker: PrivateBroker;
+let kafka: Kafka;
+let child: ReturnType<typeof spawnConsumer> | undefined;
+
+beforeAll(async () => {
+  broker = await privateBroker();
+  await broker.run('start');
+  kafka = testKafka('volwatch-restart-test', broker.brokers);
+}, 180_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await broker?.dispose();
+}, 60_000);
+
+/** Streams ticks at ~rate/s until stopped, retrying a failed batch (the broker may be down) so none is skipped. */
+function streamTicks(rate: number): { stop: () => Promise<number> } {
+  const sim = new TickSimulator({ seed: 71, startMs: Date.now(), rateMultiplier: 50 });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 2 } });
+  let running = true;
+  let sent = 0;
+  const loop = (async () => {
+    await producer.connect();
+    let pending: ReturnType<typeof tickMessage>[] = [];
+    while (running) {
+      if (pending.length === 0) pending = Array.from({ length: rate / 20 }, () => tickMessage({ ...sim.next(), timeMs: Date.now() }));
+      try {
+        await producer.send({ topic: topicName, acks: -1, messages: pending });
+        sent += pending.length;
+        pending = [];
+        await new Promise((r) => setTimeout(r, 50));
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    await producer.disconnect().catch(() => undefined);
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return sent;
+    },
+  };
+}
+
+let topicName = '';
+
+test('a broker stop and start mid-stream is survived: the consumer reconnects, resumes, and loses nothing; out of crash restarts it exits non-zero', async () => {
+  const t = await freshTopics('restart', { brokerList: broker.brokers });
+  topicName = t.ticks;
+  child = spawnConsumer(consumerEnv(t, { MAX_CRASH_RESTARTS: '3' }, broker.brokers));
+  const port = await waitFor(() => {
+    if (child!.exitCode !== null) throw new Error(`consumer exited early:\n${child!.output()}`);
+    return loggedPort(child!);
+  }, 60_000, 'the consumer to start');
+
+  const stream = streamTicks(1000);
+  await waitFor(async () => ((sample(await scrape(port), CONSUMER_METRICS.processed) ?? 0) >= 2000 ? true : undefined), 60_000, 'ticks flowing');
+  await broker.run('stop');
+  await new Promise((r) => setTimeout(r, 2000));
+  await broker.run('start');
+  await new Promise((r) => setTimeout(r, 5000));
+  const sent = await stream.stop();
+
+  await waitFor(async () => ([...(await adminLag(kafka, t.ticks, t.group)).values()].every((v) => v === 0) ? true : undefined), 120_000, 'the consumer to catch up after the restart').catch((err: Error) => {
+    throw new Error(`${err.message}\nconsumer output (tail):\n${child!.output().slice(-6000)}`);
+  });
+  const ticks = await readTopic(kafka, t.ticks);
+  expect(ticks.length).toBe(sent);
+  const predicted = new Set((await readTopic(kafka, t.predictions)).map((r) => {
+    const p = JSON.parse(r.message.value!.toString()) as Prediction;
+    return `${p.source.partition}/${p.source.offset}`;
+  }));
+  const missing = ticks.filter((r) => !predicted.has(`${r.partition}/${r.message.offset}`));
+  expect(missing).toHaveLength(0);
+  expect(child.exitCode).toBeNull();
+  await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 30_000, 'ready again');
+  expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+  // With the broker gone for good, kafkajs crashes repeatedly; after the allowed restarts the process exits non-zero.
+  await broker.run('stop');
+  let timer: NodeJS.Timeout | undefined;
+  const { code } = await Promise.race([
+    exited(child),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`consumer still running 150 s after the broker stopped:\n${child!.output().slice(-3000)}`)), 150_000))),
+  ]).finally(() => clearTimeout(timer));
+  expect(code).toBe(1);
+  expect(child.output()).toContain('consumer crashed and will not restart');
+});
