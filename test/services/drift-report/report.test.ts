@@ -91,6 +91,29 @@ describe('report inputs', () => {
     expect(data.rows).toEqual(expected);
   });
 
+  test('ticks in CSV featurize like the same ticks in JSONL', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drift-csv-ticks-'));
+    const lines = readFileSync(join(FIX, 'current-ticks.jsonl'), 'utf8').trim().split('\n').slice(0, 1000);
+    const fields = ['product_id', 'price', 'best_bid', 'best_ask', 'last_size', 'time', 'sequence'];
+    const csv = [fields.join(','), ...lines.map((l) => fields.map((f) => String((JSON.parse(l) as Record<string, unknown>)[f])).join(','))];
+    writeFileSync(join(dir, 'ticks.csv'), csv.join('\n'));
+    writeFileSync(join(dir, 'ticks.jsonl'), lines.join('\n'));
+    const fromCsv = readFeatureData(join(dir, 'ticks.csv'), 'current');
+    expect(fromCsv).toMatchObject({ format: 'csv', input: 'ticks', ticks: 1000 });
+    expect(fromCsv.rows.length).toBeGreaterThan(0);
+    expect(fromCsv.rows).toEqual(readFeatureData(join(dir, 'ticks.jsonl'), 'current').rows);
+  });
+
+  test('a bare profile JSON works as the reference', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drift-profile-'));
+    const rows = readFeatureData(join(FIX, 'reference.csv'), 'reference').rows;
+    writeFileSync(join(dir, 'profile.json'), JSON.stringify(buildReferenceProfile(rows, FEATURE_NAMES, { seed: 1 })));
+    const ref = readReference(join(dir, 'profile.json'));
+    expect(ref.kind).toBe('profile');
+    const report = buildReport(ref, readFeatureData(join(FIX, 'current.csv'), 'current'));
+    expect(report.features.filter((f) => f.detected).map((f) => f.feature)).toEqual(['spread_bps', 'log_volume_30s']);
+  });
+
   test('a model directory reference uses its profile and, above 1000 training rows, Wasserstein', () => {
     const dir = mkdtempSync(join(tmpdir(), 'drift-model-'));
     const rows = readFeatureData(join(FIX, 'current.csv'), 'current').rows;
