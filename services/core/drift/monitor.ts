@@ -163,11 +163,16 @@ class Monitor implements DriftMonitor {
 
     const m = this.metricNames;
     const reg = [o.registry];
+    const t = this.drift.thresholds;
+    const decision =
+      this.drift.method === 'auto'
+        ? `KS p <= ${t.ksPValue} when the reference has <= ${t.smallReferenceRows} rows, normalized Wasserstein >= ${t.wasserstein} above`
+        : { ks: `KS p <= ${t.ksPValue}`, wasserstein: `normalized Wasserstein >= ${t.wasserstein}`, psi: `PSI >= ${t.psiModerate}` }[this.drift.method];
     this.g = {
       score: new Gauge({ name: m.score, help: 'Drift statistic of recent inputs against the training reference, by feature and method (psi, ks_statistic, ks_pvalue, wasserstein = distance / reference std)', labelNames: ['feature', 'method'], registers: reg }),
-      detected: new Gauge({ name: m.detected, help: 'Whether the feature drifted by its decision method (KS p <= 0.05 for small references, normalized Wasserstein >= 0.1 otherwise)', labelNames: ['feature'], registers: reg }),
+      detected: new Gauge({ name: m.detected, help: `1 when the feature drifted: ${decision}`, labelNames: ['feature'], registers: reg }),
       share: new Gauge({ name: m.share, help: 'Share of scored features that drifted (0 when none was scored; see drift_features_evaluated)', registers: reg }),
-      dataset: new Gauge({ name: m.dataset, help: 'Dataset drift: share of drifted features >= threshold (0.5)', registers: reg }),
+      dataset: new Gauge({ name: m.dataset, help: `1 when the share of drifted features is >= ${t.datasetShare}`, registers: reg }),
       evaluated: new Gauge({ name: m.evaluated, help: 'Features with enough recent values to be scored in the last drift cycle', registers: reg }),
       windowSize: new Gauge({ name: m.windowSize, help: 'Recent values held per feature for drift detection', labelNames: ['feature'], registers: reg }),
       ignored: new Counter({ name: m.ignored, help: 'Non-finite feature values left out of the drift windows', labelNames: ['feature'], registers: reg }),
