@@ -254,7 +254,8 @@ launch() {
     printf '+ setsid'; printf ' %q' "$@"; printf ' >%q 2>&1 &\n' "$logfile"
     return 0
   fi
-  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  # fds 8/9 may hold test-k8s.sh's or the build's lock; servers must not keep it.
+  setsid "$@" >"$logfile" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$pidfile"
 }
 

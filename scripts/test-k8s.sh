@@ -49,6 +49,14 @@ if ((DRY_RUN)); then
   exit 0
 fi
 
+# Runs sharing one control plane directory would stop each other's servers: take turns.
+mkdir -p "$(dirname "$K8S_DIR")"
+exec 8>"$K8S_DIR.lock"
+if command -v flock >/dev/null 2>&1 && ! flock -n 8; then
+  echo "test-k8s: another run is using $K8S_DIR; waiting for it to finish (up to 10 minutes)" >&2
+  flock -w 600 8 || { echo "test-k8s: gave up waiting for $K8S_DIR.lock" >&2; exit 1; }
+fi
+
 started_here=0
 # shellcheck disable=SC2317  # invoked through the EXIT trap
 cleanup() {
