@@ -116,10 +116,12 @@ function checkColumns(path: string, what: string, keys: readonly string[]): 'fea
   throw new ReportInputError(`${what} ${path} has the wrong columns: neither feature rows (${FEATURE_NAMES.join(', ')}) nor ticks (${TICK_FIELDS.join(', ')}); missing ${hint}`);
 }
 
+/** A feature cell: a number or numeric string; empty, null and "NaN" are missing values. */
 function featureValue(raw: unknown, path: string, what: string, line: number, name: string): number {
-  if (raw === null || raw === undefined || raw === '') return NaN;
-  const v = typeof raw === 'string' ? (raw.trim().toLowerCase() === 'nan' ? NaN : Number(raw)) : raw;
-  if (typeof v !== 'number' || (Number.isNaN(v) && !(typeof raw === 'string' && raw.trim().toLowerCase() === 'nan'))) {
+  const text = typeof raw === 'string' ? raw.trim() : undefined;
+  if (raw === null || raw === undefined || text === '' || text?.toLowerCase() === 'nan') return NaN;
+  const v = text !== undefined ? Number(text) : raw;
+  if (typeof v !== 'number' || Number.isNaN(v)) {
     throw new ReportInputError(`${what} ${path} line ${line}: ${name} is ${JSON.stringify(raw)}, not a number`);
   }
   return v;
