@@ -11,10 +11,15 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY services ./services
+# onnxruntime-node ships binaries for every OS and CPU (~290 MB); keep this platform's (~70 MB).
 RUN npm run build \
  && test -f services/model/artifacts/model.onnx \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/.cache
+ && rm -rf node_modules/.cache \
+ && arch="$(node -p process.arch)" \
+ && find node_modules/onnxruntime-node/bin/napi-v*/ -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin/napi-v*/linux -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} + \
+ && test -f "$(echo node_modules/onnxruntime-node/bin/napi-v*/linux/"$arch"/onnxruntime_binding.node)"
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production
