@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { datasetDrift, evaluateFeature, resolveDriftOptions, type DatasetDrift, type DriftOptions, type FeatureDrift, type ResolvedDriftOptions } from './evaluate';
+import { datasetDrift, evaluateFeature, resolveDriftOptions, type DatasetDrift, type DriftOptions, type DriftThresholds, type FeatureDrift, type ResolvedDriftOptions } from './evaluate';
 import type { FeatureProfile, ReferenceProfile } from './profile';
 import { SlidingWindow } from './window';
 
@@ -51,7 +51,10 @@ export interface DriftMonitorOptions {
   readonly computeIntervalMs?: number;
   /** Never start cycles closer together than this (default 1 s), whatever the traffic. */
   readonly minComputeIntervalMs?: number;
+  /** Method, KS mode, PSI bins, minSamples and thresholds (defaults: Evidently's). */
   readonly drift?: DriftOptions;
+  /** Shorthand for drift.thresholds (merged over it). */
+  readonly thresholds?: Partial<DriftThresholds>;
   /** Clock (tests). Default Date.now. */
   readonly now?: () => number;
   /** Called when a compute cycle throws (default: process.emitWarning). */
@@ -150,7 +153,7 @@ class Monitor implements DriftMonitor {
     this.minComputeIntervalMs = o.minComputeIntervalMs ?? 1000;
     if (!(this.minComputeIntervalMs >= 0)) throw new RangeError('minComputeIntervalMs must be >= 0');
     // Online, cap the exact KS work so one feature's slice stays around a few ms (see ks.ts).
-    this.drift = resolveDriftOptions({ ksExactMaxCells: DEFAULT_ONLINE_KS_EXACT_MAX_CELLS, ...o.drift });
+    this.drift = resolveDriftOptions({ ksExactMaxCells: DEFAULT_ONLINE_KS_EXACT_MAX_CELLS, ...o.drift, thresholds: { ...o.drift?.thresholds, ...o.thresholds } });
     this.now = o.now ?? Date.now;
     this.onError = o.onError ?? ((err) => process.emitWarning(`drift computation failed: ${(err as Error)?.message ?? String(err)}`));
     const byName = new Map((o.profile?.features ?? []).map((f) => [f.name, f]));

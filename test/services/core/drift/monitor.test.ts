@@ -89,6 +89,13 @@ describe('DriftMonitor', () => {
     expect(snap.features[0]!.score).toBe(snap.features[0]!.ksPValue);
   });
 
+  test('top-level thresholds are a shorthand for drift.thresholds', async () => {
+    const { m } = make({ thresholds: { wasserstein: 5 } });
+    for (const r of referenceRows(500, 15)) m.observe([r[0]! + 1, r[1]!, r[2]!]);
+    const [x] = (await m.computeNow()).features;
+    expect(x).toMatchObject({ method: 'wasserstein', threshold: 5, detected: false });
+  });
+
   test("'psi' method decides on PSI >= psiModerate", async () => {
     const { m } = make({ drift: { method: 'psi', thresholds: { psiModerate: 0.15 } } });
     for (const r of referenceRows(1000, 14)) m.observe([r[0]! + 1, r[1]!, r[2]!]);
