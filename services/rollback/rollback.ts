@@ -21,9 +21,9 @@ export class RollbackError extends Error {
   readonly exitCode: number = 1;
 }
 
-/** The ConfigMap holds the new variant, but some pods did not confirm it in time. Exit code 3. */
-export class VerifyTimeoutError extends RollbackError {
-  override name = 'VerifyTimeoutError';
+/** The ConfigMap holds the new variant, but not every pod confirmed it (timeout, or pods not listable). Exit code 3. */
+export class NotVerifiedError extends RollbackError {
+  override name = 'NotVerifiedError';
   override readonly exitCode: number = 3;
   constructor(
     message: string,
@@ -202,14 +202,8 @@ export async function rollback(opts: RollbackOptions, log: Log = (line) => conso
     }
   }
 
-  const listPods = async (): Promise<V1Pod[]> => {
-    try {
-      const list = await core.listNamespacedPod({ namespace, labelSelector: POD_LABEL_SELECTOR }, requestOptions(API_TIMEOUT_MS));
-      return podsToVerify(list.items);
-    } catch (err) {
-      throw fail(`list the pods in ${namespace}`, err);
-    }
-  };
+  const listPods = async (): Promise<V1Pod[]> =>
+    podsToVerify((await core.listNamespacedPod({ namespace, labelSelector: POD_LABEL_SELECTOR }, requestOptions(API_TIMEOUT_MS))).items);
 
   const result = (pods: readonly PodState[]): RollbackResult => ({
     namespace,
@@ -224,7 +218,10 @@ export async function rollback(opts: RollbackOptions, log: Log = (line) => conso
   });
 
   if (opts.dryRun) {
-    const pods = (await listPods()).map((p): PodState => ({ pod: podRef(p)!, verified: false }));
+    const listed = await listPods().catch((err: unknown) => {
+      throw fail(`list the pods in ${namespace}`, err);
+    });
+    const pods = listed.map((p): PodState => ({ pod: podRef(p)!, verified: false }));
     log(`dry run: would wait up to ${opts.timeoutSeconds}s for ${pods.length} pod(s) to report ${to}${pods.length ? `: ${pods.map((p) => p.pod.name).join(', ')}` : ''}`);
     return result(pods);
   }
@@ -247,13 +244,30 @@ async function notFound(core: CoreV1Api, namespace: string, ref: string, where: 
   return new RollbackError(`${ref} not found (${where}): apply manifests/ first (scripts/kind-up.sh), or name the ConfigMap with --configmap`);
 }
 
-/** Polls until every current API/consumer pod serves `opts.to`; throws VerifyTimeoutError at the deadline. */
+/**
+ * Polls until every current API/consumer pod serves `opts.to`. Runs after the patch, so every
+ * failure here is a NotVerifiedError (exit 3): the ConfigMap already holds the new variant.
+ */
 async function waitForPods(core: CoreV1Api, opts: RollbackOptions, listPods: () => Promise<V1Pod[]>, log: Log): Promise<PodState[]> {
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
   const verified = new Map<string, PodState>();
+  const holds = `ConfigMap ${opts.namespace}/${opts.configMap} holds ${opts.to}`;
   let announced = false;
   for (;;) {
-    const pods = await listPods();
+    let pods: V1Pod[];
+    try {
+      pods = await listPods();
+    } catch (err) {
+      const { status, message } = describeError(err);
+      const why = `cannot list the pods in ${opts.namespace}: ${status ? `HTTP ${status}: ` : ''}${message}`;
+      // A refusal will not change by waiting; a network error might.
+      if (status === 401 || status === 403 || Date.now() >= deadline) {
+        throw new NotVerifiedError(`${holds}, but the pods were not checked: ${why}`, []);
+      }
+      log(`  ${why}; retrying`);
+      await sleep(Math.min(POLL_INTERVAL_MS, deadline - Date.now()));
+      continue;
+    }
     if (pods.length === 0) {
       log(
         verified.size > 0
@@ -289,11 +303,11 @@ async function waitForPods(core: CoreV1Api, opts: RollbackOptions, listPods: () 
     }
     if (Date.now() >= deadline) {
       pending.sort((a, b) => a.pod.name.localeCompare(b.pod.name));
-      throw new VerifyTimeoutError(
+      throw new NotVerifiedError(
         [
           `timed out after ${opts.timeoutSeconds}s: ${pending.length} of ${pending.length + current.length} pod(s) did not report variant ${opts.to}:`,
           ...pending.map((s) => `  pod ${opts.namespace}/${s.pod.name} (${s.pod.component}): ${s.reason}`),
-          `ConfigMap ${opts.namespace}/${opts.configMap} holds ${opts.to}; running pods normally switch within 1-2 minutes of the change.`,
+          `${holds}; running pods normally switch within 1-2 minutes of the change.`,
           `Re-run the same command to check again, or see ${RUNBOOK}.`,
         ].join('\n'),
         pending,

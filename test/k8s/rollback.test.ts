@@ -9,7 +9,7 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kuberne
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { Cluster, DEFAULT_KUBECONFIG, loadManifestDir, REPO_ROOT } from '../support/k8s';
 import type { K8sObject } from '../support/k8s';
-import { rollback, VerifyTimeoutError } from '../../services/rollback/rollback';
+import { rollback, NotVerifiedError } from '../../services/rollback/rollback';
 import type { RollbackOptions } from '../../services/rollback/options';
 
 const CLI = path.join(REPO_ROOT, 'services', 'rollback', 'main.ts');
@@ -205,21 +205,21 @@ describe('npm run rollback on a real API server', () => {
     expect((await readCm(ns)).data).toEqual({ variant: 'baseline' });
   });
 
-  test('the permissions the runbook lists suffice; without patch the CLI exits 1 saying what is missing', async () => {
+  test('the permissions the runbook lists suffice; without patch it exits 1, without listing pods 3, saying what is missing', async () => {
     const ns = await volwatchNamespace();
-    const role = (name: string, configMapVerbs: string[]) => ({
+    const role = (name: string, configMapVerbs: string[], podVerbs: string[]) => ({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name, namespace: ns },
       rules: [
         { apiGroups: [''], resources: ['configmaps'], resourceNames: [CM], verbs: configMapVerbs },
-        { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+        { apiGroups: [''], resources: ['pods'], verbs: podVerbs },
         { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
       ],
     });
-    const kubeconfigFor = async (sa: string, roleName: string, verbs: string[]): Promise<string> => {
+    const kubeconfigFor = async (sa: string, roleName: string, verbs: string[], podVerbs = ['list']): Promise<string> => {
       await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
-      await cluster.apply(role(roleName, verbs));
+      await cluster.apply(role(roleName, verbs, podVerbs));
       await cluster.apply({
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
@@ -246,6 +246,14 @@ describe('npm run rollback on a real API server', () => {
     expect(refused.stderr).toContain(`rollback: not allowed to patch ConfigMap ${ns}/${CM} (context viewer`);
     expect(refused.stderr).toContain('needs get/patch on configmaps, list on pods and get on pods/proxy');
     expect((await readCm(ns)).data).toEqual({ variant: 'ml' });
+
+    // Allowed to patch but not to list pods: the patch lands, the check cannot run, exit 3.
+    const blind = await kubeconfigFor('blind', 'blind', ['get', 'patch'], ['get']);
+    const unchecked = await runCli(['--to', 'baseline', '--namespace', ns, '--timeout', '5'], { KUBECONFIG: blind });
+    expect(unchecked.code).toBe(3);
+    expect(unchecked.stderr).toContain(`rollback: ConfigMap ${ns}/${CM} holds baseline, but the pods were not checked: cannot list the pods in ${ns}: HTTP 403`);
+    expect((await readCm(ns)).data).toEqual({ variant: 'baseline' });
+    await core.patchNamespacedConfigMap({ name: CM, namespace: ns, body: { data: { variant: 'ml' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 
     await createPod(ns, 'volwatch-api-pending', 'api', 'http', 8080);
     const operator = await kubeconfigFor('operator', 'volwatch-rollback', ['get', 'patch']);
@@ -296,8 +304,8 @@ describe('npm run rollback on a real API server', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(VerifyTimeoutError);
-    const timeout = err as VerifyTimeoutError;
+    expect(err).toBeInstanceOf(NotVerifiedError);
+    const timeout = err as NotVerifiedError;
     expect(timeout.exitCode).toBe(3);
     expect(timeout.pending.map((p) => [p.pod.name, p.pod.component])).toEqual([
       ['volwatch-api-1', 'api'],
