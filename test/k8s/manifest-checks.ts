@@ -1,6 +1,6 @@
 // The checks every manifest set must pass on the API server; shared by the real manifests/
 // test and the fixture test that proves the checks themselves work.
-import { Cluster, describe as describeObject, loadManifestDir } from '../support/k8s';
+import { Cluster, loadManifestDir, objectRef } from '../support/k8s';
 import type { Applied, ManifestDoc } from '../support/k8s';
 import { installCrds } from './crds';
 
@@ -44,15 +44,15 @@ export function checkManifestSet(set: ManifestSet): void {
     test('no object draws a warning from the API server (deprecated API, Pod Security violation)', () => {
       const warned = [...appliedOrFail()]
         .filter(([, a]) => a.warnings.length > 0)
-        .map(([doc, a]) => `${describeObject(doc.object, doc.source)}: ${a.warnings.join('; ')}`);
+        .map(([doc, a]) => `${objectRef(doc.object, doc.source)}: ${a.warnings.join('; ')}`);
       expect(warned).toEqual([]);
     });
 
     test('every object reads back as applied', async () => {
       for (const [doc, { object: result }] of appliedOrFail()) {
         const live = await cluster.read(result);
-        expect({ object: describeObject(doc.object, doc.source), resourceVersion: live.metadata?.resourceVersion }).toEqual({
-          object: describeObject(doc.object, doc.source),
+        expect({ object: objectRef(doc.object, doc.source), resourceVersion: live.metadata?.resourceVersion }).toEqual({
+          object: objectRef(doc.object, doc.source),
           resourceVersion: result.metadata?.resourceVersion,
         });
         expect(live.metadata?.labels ?? {}).toEqual(expect.objectContaining(doc.object.metadata?.labels ?? {}));
@@ -67,7 +67,7 @@ export function checkManifestSet(set: ManifestSet): void {
       }
       for (const doc of monitoring) {
         const live = await cluster.read(appliedOrFail().get(doc)!.object);
-        const name = describeObject(doc.object, doc.source);
+        const name = objectRef(doc.object, doc.source);
         expect({ name, spec: live.spec }).toEqual({ name, spec: doc.object.spec });
       }
     });
@@ -85,7 +85,7 @@ export function checkManifestSet(set: ManifestSet): void {
       const again = await cluster.applyDocs(docs);
       const changed = docs
         .filter((d) => again.get(d)?.object.metadata?.resourceVersion !== first.get(d)?.object.metadata?.resourceVersion)
-        .map((d) => describeObject(d.object, d.source));
+        .map((d) => objectRef(d.object, d.source));
       expect(changed).toEqual([]);
     });
   });

@@ -53,7 +53,7 @@ export function loadKubeConfig(file = process.env.KUBECONFIG || DEFAULT_KUBECONF
   return kc;
 }
 
-export function describe(obj: KubernetesObject, source?: string): string {
+export function objectRef(obj: KubernetesObject, source?: string): string {
   const ns = obj.metadata?.namespace ? `${obj.metadata.namespace}/` : '';
   const where = source ? ` (${source})` : '';
   return `${obj.kind ?? '<no kind>'} ${ns}${obj.metadata?.name ?? '<no name>'}${where}`;
@@ -214,7 +214,7 @@ export class Cluster {
       return await this.strict.apply(target, body ?? JSON.stringify(target), FIELD_MANAGER);
     } catch (err) {
       const { status, message } = serverMessage(err);
-      throw new ApplyError(describe(target, opts.source), status, message);
+      throw new ApplyError(objectRef(target, opts.source), status, message);
     }
   }
 
@@ -247,7 +247,7 @@ export class Cluster {
       return (await this.api.read(ref)) as T;
     } catch (err) {
       const { status, message } = serverMessage(err);
-      throw new ApplyError(describe(obj), status, message);
+      throw new ApplyError(objectRef(obj), status, message);
     }
   }
 
