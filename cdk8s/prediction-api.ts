@@ -96,7 +96,11 @@ export class PredictionApi extends Construct {
 
     new k8s.KubePodDisruptionBudget(this, 'pdb', {
       metadata,
-      spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { ...this.labels.selector } } },
+      // Keep one replica serving during voluntary disruptions; a single replica must not block node drains.
+      spec: {
+        ...((props.replicas ?? 2) > 1 ? { minAvailable: k8s.IntOrString.fromNumber(1) } : { maxUnavailable: k8s.IntOrString.fromNumber(1) }),
+        selector: { matchLabels: { ...this.labels.selector } },
+      },
     });
 
     new k8s.KubeNetworkPolicy(this, 'netpol', {

@@ -47,4 +47,12 @@ describe('constructor checks reject props that cannot work, saying how to fix th
     const api = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'volwatch-api')!;
     expect(api.spec.template.spec.terminationGracePeriodSeconds).toBe(10 + 30 + 5);
   });
+
+  test('the API PodDisruptionBudget keeps one replica serving, but never blocks drains of a single replica', () => {
+    const pdb = (replicas: number) =>
+      [...synthesize({ api: { replicas } }).objects.values()].flat().find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'volwatch-api')!.spec;
+    expect(pdb(2)).toMatchObject({ minAvailable: 1 });
+    expect(pdb(1)).toMatchObject({ maxUnavailable: 1 });
+    expect(pdb(1).minAvailable).toBeUndefined();
+  });
 });
