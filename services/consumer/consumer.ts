@@ -10,6 +10,7 @@ import { ModelManager } from '../core/model/manager';
 import { variantLabel } from '../core/model/model';
 import { type VariantFileWatcher, watchVariantFile } from '../core/model/variant-file';
 import { appVersion } from '../core/version';
+import { sendAll } from '../producer/send';
 import type { ConsumerConfig } from './config';
 import { type ConsumerMetrics, createConsumerMetrics } from './metrics';
 import { FeatureState, type Prediction, deadLetterMessage } from './pipeline';
@@ -166,7 +167,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
         predictions[i] = { key: tick.productId, value: JSON.stringify(value) };
       }
       sends.push(
-        producer!.send({ topic: config.predictionsTopic, messages: predictions, acks: -1 }).catch((err: Error) => {
+        sendAll(producer!, config.predictionsTopic, predictions).catch((err: Error) => {
           metrics.error('produce_failed');
           throw new BatchFailedError(`producing ${chunk.rows} predictions to ${config.predictionsTopic} failed: ${err.message}`, { cause: err });
         }),
@@ -176,7 +177,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
       const now = new Date();
       const records = chunk.deadLetters.map((d) => deadLetterMessage(topic, partition, d, now));
       sends.push(
-        producer!.send({ topic: config.deadLetterTopic, messages: records, acks: -1 }).then(
+        sendAll(producer!, config.deadLetterTopic, records).then(
           () => {
             for (const d of chunk.deadLetters) {
               metrics.deadLettered(d.reason);

@@ -3,6 +3,7 @@ import { type Admin, CompressionTypes, Kafka, type LogEntry, type Message, Parti
 import type { Logger } from '../core/logger';
 import { type Tick, tickToWire } from '../core/ticks';
 import { TokenBucket } from './pacer';
+import { sendAll } from './send';
 import { DriftInjector, type DriftRule, ReplaySource, SimulatedSource, productSpecs, readReplayFile } from './sources';
 
 export type TickSourceOptions =
@@ -132,7 +133,7 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
         messages.push(tickMessage(tick));
       }
       if (messages.length === 0) continue;
-      const p = producer.send({ topic: opts.topic, messages, acks: -1, compression: CompressionTypes.None });
+      const p = sendAll(producer, opts.topic, messages, CompressionTypes.None);
       sent += messages.length;
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p)).catch(() => undefined);

