@@ -1,6 +1,7 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { type DriftMonitor, createDriftMonitor, parseReferenceProfile } from '../core/drift';
 import { FEATURE_NAMES } from '../core/features';
 import type { Logger } from '../core/logger';
 import { readMetadata } from '../core/model/artifacts';
@@ -78,14 +79,33 @@ function close(server: Server): Promise<void> {
 
 export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   const { logger } = deps;
-  const stats = (() => {
+  const metadata = (() => {
     try {
-      return readMetadata(config.modelDir).featureStats;
+      return readMetadata(config.modelDir);
     } catch {
       return undefined; // the model manager reports the problem and falls back
     }
   })();
-  const metrics: ApiMetrics = createApiMetrics(config.metricsEnabled, stats);
+  const metrics: ApiMetrics = createApiMetrics(config.metricsEnabled, metadata?.featureStats);
+  const drift: DriftMonitor | undefined = config.driftEnabled && config.metricsEnabled ? createApiDrift() : undefined;
+
+  function createApiDrift(): DriftMonitor {
+    let profile;
+    try {
+      profile = parseReferenceProfile(metadata?.referenceProfile);
+    } catch (err) {
+      logger.warn({ err }, 'the model has no usable drift reference profile; drift scores are off');
+    }
+    return createDriftMonitor({
+      profile,
+      featureNames: FEATURE_NAMES,
+      registry: metrics.registry,
+      prefix: 'volwatch_',
+      windowSize: config.driftWindowSize,
+      windowMaxAgeMs: config.driftWindowMaxAgeMs,
+      onError: (err) => logger.warn({ err }, 'drift computation failed'),
+    });
+  }
   const version = appVersion();
   let manager: ModelManager | undefined;
   let watcher: VariantFileWatcher | undefined;
@@ -178,6 +198,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
         const variant = variantLabel(model.variant);
         metrics.predicted(variant, probs, seconds);
         metrics.checkDistribution(parsed.input, parsed.rows);
+        drift?.observeBatch(parsed.input, parsed.rows);
         const predictions = new Array(parsed.rows);
         for (let i = 0; i < parsed.rows; i++) {
           const p = probs[i]!;
@@ -258,6 +279,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
         watcher = watchVariantFile(config.modelVariantFile, manager, logger, config.modelVariantPollMs);
         await watcher.poll();
       }
+      drift?.start();
       setReady();
       const m = manager.current();
       logger.info({ port, metricsPort, host: config.host, model: m.name, version: m.version, variant: m.variant, fallback: manager.inFallback }, 'api ready');
@@ -269,6 +291,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       draining = true;
       setReady();
       watcher?.stop();
+      drift?.stop();
       logger.info({ inFlight: requestsInFlight, budgetMs: config.shutdownTimeoutMs }, 'draining');
       const closed = close(server);
       server.closeIdleConnections();

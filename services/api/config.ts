@@ -20,6 +20,9 @@ export interface ApiConfig {
   readonly keepAliveTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly driftEnabled: boolean;
+  /** Recent inputs per feature the drift scores compare with the training profile. */
+  readonly driftWindowSize: number;
+  readonly driftWindowMaxAgeMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -40,6 +43,10 @@ export const API_DEFAULTS = {
   // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable).
   keepAliveTimeoutMs: 75_000,
   shutdownTimeoutMs: 15_000,
+  // Long enough to span several volatility regimes: a one-minute window sits in a single
+  // regime and differs from the (mixed) training data even when nothing is wrong.
+  driftWindowSize: 5000,
+  driftWindowMaxAgeMs: 30 * 60_000,
 } as const;
 
 export function loadApiConfig(env: Env = process.env): ApiConfig {
@@ -62,6 +69,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     keepAliveTimeoutMs: r.int('KEEP_ALIVE_TIMEOUT_MS', API_DEFAULTS.keepAliveTimeoutMs, 1000, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', API_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
     driftEnabled: r.bool('DRIFT_ENABLED', true),
+    driftWindowSize: r.int('DRIFT_WINDOW_SIZE', API_DEFAULTS.driftWindowSize, 30, 1_000_000),
+    driftWindowMaxAgeMs: r.int('DRIFT_WINDOW_MAX_AGE_MS', API_DEFAULTS.driftWindowMaxAgeMs, 1000, 7 * 24 * 3_600_000),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.check(cfg.port === 0 || cfg.port !== cfg.metricsPort, `PORT and METRICS_PORT must differ (both ${cfg.port})`);

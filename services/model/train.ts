@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { buildReferenceProfile } from '../core/drift/profile';
 import { FEATURE_COUNT, FEATURE_NAMES, TickWindow } from '../core/features';
 import { DEFAULT_PRODUCTS, TickSimulator } from '../core/simulator';
 import { binIndex, meanStd, quantileSorted, sig } from '../core/stats';
@@ -205,6 +206,7 @@ export function train(opts: TrainOptions = DEFAULT_TRAIN_OPTIONS): TrainedArtifa
       holdout: { auc: sig(auc(pHold, yHold), 6), baseRate: baseRate(yHold), ...round(hold) },
     },
     featureStats: Object.fromEntries(FEATURE_NAMES.map((n, j) => [n, stats[j]!])) as ModelMetadata['featureStats'],
+    referenceProfile: buildReferenceProfile(trainX, FEATURE_NAMES, { seed: opts.seed }),
   };
   const baseline: BaselineArtifact = {
     name: BASELINE_NAME,

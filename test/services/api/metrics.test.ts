@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { API_METRICS, HTTP_DURATION_BUCKETS, LATENCY_SLO_SECONDS } from '../../../services/api/metrics';
 import { type RunningApi, postJson, sample, scrape, seriesCount, startApi } from '../../support/api';
-import { validRow } from '../../support/fixtures';
+import { referenceOutputs, validRow } from '../../support/fixtures';
 
 let srv: RunningApi;
 beforeAll(async () => {
@@ -83,6 +83,33 @@ describe('metrics disabled', () => {
       expect((await scrape(off.metricsUrl)).trim()).toBe('');
     } finally {
       await off.api.stop();
+    }
+  });
+});
+
+describe('online drift', () => {
+  it('scores recent inputs against the model reference profile and exports the gauges', async () => {
+    const api = await startApi();
+    try {
+      const ref = referenceOutputs();
+      const names = Object.keys(validRow());
+      const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
+      for (let i = 0; i < 20; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
+      let text = '';
+      for (let i = 0; i < 50 && !/^volwatch_drift_share /m.test(text); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await scrape(api.metricsUrl);
+      }
+      expect(sample(text, 'volwatch_drift_reference_available')).toBe(1);
+      // The gauge is set by the compute cycle, which starts after 1000 observations.
+      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBeGreaterThanOrEqual(1000);
+      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBeLessThanOrEqual(20 * ref.rows.length);
+      expect(text).toMatch(/^volwatch_drift_score\{feature="rv_60s",method="wasserstein"\} [0-9.e-]+$/m);
+      expect(text).toMatch(/^volwatch_drift_share [0-9.]+$/m);
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toBe('');
+    } finally {
+      await api.api.stop();
     }
   });
 });
