@@ -22,6 +22,7 @@ describe('a deliberately broken manifest is rejected with the object name and th
 
   const cases: [file: string, object: string, server: RegExp][] = [
     ['unknown-field.yaml', 'Deployment volwatch-broken/broken-unknown-field', /\.spec\.replicaz: field not declared in schema/],
+    ['unknown-crd-field.yaml', 'ServiceMonitor volwatch-broken/broken-unknown-crd-field', /\.spec\.endpoints\[0\]\.intervall: field not declared in schema/],
     ['duplicate-field.yaml', 'Service volwatch-broken/broken-duplicate-field', /strict decoding YAML.*key "type" already set/s],
     ['wrong-type.yaml', 'Deployment volwatch-broken/broken-wrong-type', /\.spec\.replicas: expected numeric/],
     ['missing-required.yaml', 'ServiceMonitor volwatch-broken/broken-missing-required', /spec\.selector: Required value/],
