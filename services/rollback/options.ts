@@ -37,7 +37,7 @@ on GET /version (read through the API server's pod proxy).
 
 Exit codes: 0 done (or nothing to wait for), 1 the change could not be made (cluster, namespace,
 ConfigMap or permission problem), 2 bad usage, 3 patched but not every pod reported the new
-variant before the timeout. Runbook: docs/runbook.md, "Roll back the model".`;
+variant before the timeout (or the pods could not be listed). Runbook: docs/runbook.md, "Roll back the model".`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
