@@ -159,7 +159,8 @@ export async function rollback(opts: RollbackOptions, log: Log = (line) => conso
     if (status === 401 || status === 403) {
       return new RollbackError(`not allowed to ${action} (${where}): ${message}. The rollback needs get/patch on configmaps, list on pods and get on pods/proxy in ${namespace}.`);
     }
-    if (status === undefined) return new RollbackError(`cannot ${action}: the API server did not answer (${where}): ${message}`);
+    // Without an answer a patch may still have landed; re-running is safe because it is idempotent.
+    if (status === undefined) return new RollbackError(`cannot ${action}: the API server did not answer (${where}): ${message}. Check --context and the network, then re-run`);
     return new RollbackError(`cannot ${action} (${where}): ${message}`);
   };
 
