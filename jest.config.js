@@ -5,7 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // The API-server suite has its own config and control plane: npm run test:k8s.
   testPathIgnorePatterns: ['/node_modules/', '/test/k8s/'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  // Transpile only: `npm run typecheck` (tsc) checks types once for the whole tree.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2022', esModuleInterop: true, sourceMap: true } }] },
   testTimeout: 30000,
   maxWorkers: 2,
 };
