@@ -4,7 +4,7 @@ import type { Prediction } from '../../../services/consumer/pipeline';
 import { tickMessage } from '../../../services/producer/producer';
 import { TickSimulator } from '../../../services/core/simulator';
 import { type PrivateBroker, privateBroker, testKafka } from '../../support/kafka';
-import { adminLag, consumerEnv, exited, freshTopics, loggedPort, readTopic, sample, scrape, spawnConsumer, waitFor } from './helpers';
+import { adminLag, consumerEnv, exited, freshTopics, loggedPort, readTopic, sample, scrape, spawnConsumer, startConsumer, waitFor } from './helpers';
 
 // This file stops and starts Kafka, so it runs its own broker (free ports, temporary
 // work dir) and never disturbs the broker other test files share.
@@ -99,4 +99,23 @@ test('a broker stop and start mid-stream is survived: the consumer reconnects, r
   ]).finally(() => clearTimeout(timer));
   expect(code).toBe(1);
   expect(child.output()).toContain('consumer crashed and will not restart');
+});
+
+test('liveness fails and the fatal promise rejects once kafkajs gives up', async () => {
+  await broker.run('start');
+  const t = await freshTopics('fatal', { brokerList: broker.brokers, partitions: 1 });
+  const { consumer, port } = await startConsumer(consumerEnv(t, { MAX_CRASH_RESTARTS: '0' }, broker.brokers));
+  try {
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 30_000, 'ready');
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    await broker.run('stop');
+    await expect(consumer.fatal).rejects.toThrow();
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'stuck', crashed: true });
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(503);
+    expect(sample(await scrape(port), CONSUMER_METRICS.crashes)).toBe(1);
+  } finally {
+    await consumer.stop();
+  }
 });
