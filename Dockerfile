@@ -8,7 +8,8 @@ ARG NODE_VERSION=20.20.2
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# npm install honours the lock; see .ci/run for why not npm ci.
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY services ./services
 # onnxruntime-node ships binaries for every OS and CPU (~290 MB); keep this platform's (~70 MB).
