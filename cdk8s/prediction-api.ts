@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { API_DEFAULTS } from '../services/api/config';
 import { k8s } from 'cdk8s-plus-28';
 import { namespaceSelector } from './common';
 import { componentLabels, type ComponentLabels } from './labels';
@@ -39,8 +40,8 @@ export class PredictionApi extends Construct {
   constructor(scope: Construct, id: string, props: PredictionApiProps) {
     super(scope, id);
     this.namespace = props.namespace;
-    this.httpPort = props.httpPort ?? 8080;
-    this.metricsPort = props.metricsPort ?? 9464;
+    this.httpPort = props.httpPort ?? API_DEFAULTS.port;
+    this.metricsPort = props.metricsPort ?? API_DEFAULTS.metricsPort;
     this.labels = componentLabels({ name: this.name, component: 'api', instance: props.instance, version: props.version });
     const metadata = { name: this.name, namespace: this.namespace, labels: { ...this.labels.labels } };
 
@@ -61,8 +62,8 @@ export class PredictionApi extends Construct {
           PORT: String(this.httpPort),
           METRICS_PORT: String(this.metricsPort),
           METRICS_ENABLED: 'true',
-          INFERENCE_TIMEOUT_MS: String(props.inferenceTimeoutMs ?? 250),
-          MAX_IN_FLIGHT: String(props.maxInFlight ?? 128),
+          INFERENCE_TIMEOUT_MS: String(props.inferenceTimeoutMs ?? API_DEFAULTS.inferenceTimeoutMs),
+          MAX_IN_FLIGHT: String(props.maxInFlight ?? API_DEFAULTS.maxInFlight),
         },
         ports: [
           { name: 'http', containerPort: this.httpPort, protocol: 'TCP' },
@@ -71,7 +72,7 @@ export class PredictionApi extends Construct {
         livenessPath: '/health',
         readinessPath: '/ready',
         probePort: 'http',
-        shutdownTimeoutMs: props.shutdownTimeoutMs ?? 15000,
+        shutdownTimeoutMs: props.shutdownTimeoutMs ?? API_DEFAULTS.shutdownTimeoutMs,
       }),
     });
 

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { CONSUMER_DEFAULTS } from '../services/consumer/config';
 import { k8s } from 'cdk8s-plus-28';
 import { check, DNS_EGRESS, namespaceSelector } from './common';
 import type { KafkaBroker } from './kafka-broker';
@@ -42,7 +43,7 @@ export class StreamConsumer extends Construct {
   constructor(scope: Construct, id: string, props: StreamConsumerProps) {
     super(scope, id);
     this.namespace = props.namespace;
-    this.metricsPort = props.metricsPort ?? 9465;
+    this.metricsPort = props.metricsPort ?? CONSUMER_DEFAULTS.metricsPort;
     this.labels = componentLabels({ name: this.name, component: 'consumer', instance: props.instance, version: props.version });
     const metadata = { name: this.name, namespace: this.namespace, labels: { ...this.labels.labels } };
     const topics = {
@@ -81,7 +82,7 @@ export class StreamConsumer extends Construct {
         livenessPath: '/health',
         readinessPath: '/ready',
         probePort: this.metricsPortName,
-        shutdownTimeoutMs: props.shutdownTimeoutMs ?? 20000,
+        shutdownTimeoutMs: props.shutdownTimeoutMs ?? CONSUMER_DEFAULTS.shutdownTimeoutMs,
       }),
     });
 
