@@ -207,6 +207,8 @@ test('a live scrape passes promtool check metrics', async () => {
   await waitFor(async () => ((sample(await scrape(port), CONSUMER_METRICS.processed) ?? 0) >= 301 ? true : undefined), 30_000, 'ticks processed');
   const text = await scrape(port);
   for (const name of Object.values(CONSUMER_METRICS)) expect(text).toContain(`# TYPE ${name}`);
+  // DRIFT_ENABLED defaults to true: the drift monitor's series share the registry, under the consumer prefix.
+  expect(text).toContain('# TYPE volwatch_consumer_drift_reference_available gauge');
   const result = await new Promise<{ code: number; out: string }>((resolve) => {
     const child = execFile(promtool, ['check', 'metrics'], (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout + stderr }));
     child.stdin!.end(text);
