@@ -182,7 +182,8 @@ export async function adminLag(kafka: Kafka, topic: string, group: string): Prom
 export function spawnConsumer(env: Record<string, string>): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'consumer', 'main.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info') },
+    // Info at least: the port is read from the start-up log line.
+    env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

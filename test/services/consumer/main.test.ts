@@ -69,7 +69,8 @@ test('SIGTERM mid-stream finishes the chunk in hand, commits it and exits 0; a r
   const t = await freshTopics('sigterm');
   const n = 30_000;
   await produceTicks(kafka, t.ticks, simulatedTicks(n, 51));
-  const env = consumerEnv(t, { MAX_BATCH_ROWS: '250' });
+  // Small fetches and chunks keep the first run busy long enough to be stopped mid-stream.
+  const env = consumerEnv(t, { MAX_BATCH_ROWS: '250', KAFKA_MAX_BYTES_PER_PARTITION: '16384' });
   const first = start(env);
   const port = await portOf(first);
   await waitFor(async () => ((await processed(port)) >= 2000 ? true : undefined), 60_000, 'some ticks processed');
@@ -96,12 +97,14 @@ test('kill -9 mid-stream and a restart: every tick is predicted at least once; d
   const n = 30_000;
   const maxBatchRows = 250;
   await produceTicks(kafka, t.ticks, simulatedTicks(n, 61));
-  const env = consumerEnv(t, { MAX_BATCH_ROWS: String(maxBatchRows) });
+  const env = consumerEnv(t, { MAX_BATCH_ROWS: String(maxBatchRows), KAFKA_MAX_BYTES_PER_PARTITION: '16384' });
   const first = start(env);
   const port = await portOf(first);
   await waitFor(async () => ((await processed(port)) >= 3000 ? true : undefined), 60_000, 'some ticks processed');
   first.kill('SIGKILL');
   expect((await exited(first)).signal).toBe('SIGKILL');
+  const beforeRestart = (await readTopic(kafka, t.predictions)).length;
+  expect(beforeRestart).toBeLessThan(n); // really killed mid-stream
 
   const second = start(env);
   await portOf(second);
