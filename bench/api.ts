@@ -6,8 +6,8 @@
  *
  * Env: BENCH_DURATION (s, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 32).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createApiMetrics } from '../services/api/metrics';
@@ -49,12 +49,18 @@ const ref = readReference(ARTIFACTS)!;
 const row = (i: number) => Object.fromEntries(FEATURE_NAMES.map((n, j) => [n, ref.rows[i % ref.rows.length]![j]]));
 const bodyFor = (rows: number) => JSON.stringify(rows === 1 ? { features: row(0) } : { instances: Array.from({ length: rows }, (_, i) => row(i)) });
 
-function tsx(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+// Server on core 0, load generator on core 1: neither steals the other's CPU, which
+// otherwise dominates the run-to-run noise on a 2-core machine.
+const PIN = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
+
+function tsx(args: string[], core: number): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', ...args];
+  const [cmd, ...rest] = PIN ? ['taskset', '-c', String(core), ...node] : node;
+  return spawn(cmd!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 async function startServer(mode: Scenario['server']): Promise<{ port: number; child: ChildProcess }> {
-  const child = tsx(['bench/support/servers.ts', mode]);
+  const child = tsx(['bench/support/servers.ts', mode], 0);
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -68,7 +74,7 @@ async function startServer(mode: Scenario['server']): Promise<{ port: number; ch
 }
 
 async function load(url: string, body: string, duration: number): Promise<LoadResult> {
-  const child = tsx(['bench/support/load.ts', JSON.stringify({ url, body, connections: CONNECTIONS, duration })]);
+  const child = tsx(['bench/support/load.ts', JSON.stringify({ url, body, connections: CONNECTIONS, duration })], 1);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
@@ -76,14 +82,23 @@ async function load(url: string, body: string, duration: number): Promise<LoadRe
   return JSON.parse(out) as LoadResult;
 }
 
-async function runScenario(s: Scenario): Promise<LoadResult> {
+/** CPU seconds (user + system) the process has used, from /proc: immune to what else runs. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+async function runScenario(s: Scenario): Promise<LoadResult & { cpuUsPerRequest: number }> {
   const { port, child } = await startServer(s.server);
   try {
     const url = `http://127.0.0.1:${port}/predict`;
     await load(url, bodyFor(s.rows), 2); // warm-up: JIT, connection setup
+    // Under taskset the server is the child of `taskset`, which exec()s node: same pid.
+    const cpu0 = cpuSeconds(child.pid!);
     const r = await load(url, bodyFor(s.rows), DURATION);
+    const cpuUsPerRequest = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / r.total;
     if (r.non2xx || r.errors || r.timeouts) throw new Error(`${s.name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-    return r;
+    return { ...r, cpuUsPerRequest };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
@@ -95,8 +110,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Renders a fully populated registry many times; returns µs per exposed sample. */
-async function metricsRenderCost(): Promise<{ samples: number; usPerRender: number; usPerSample: number }> {
+/**
+ * Renders a fully populated registry many times. CPU time is the cost a scrape puts on
+ * the service; wall time is longer because prom-client's event-loop-lag collector
+ * waits one loop turn (setImmediate) per render, during which the process is idle.
+ */
+async function metricsRenderCost(): Promise<{ samples: number; usPerRender: number; usPerSample: number; wallUsPerRender: number }> {
   const stats = readMetadata(ARTIFACTS).featureStats;
   const m = createApiMetrics(true, stats);
   const model = await OnnxModel.load(ARTIFACTS, 'ml', { intraOp: 1, interOp: 1 });
@@ -106,8 +125,10 @@ async function metricsRenderCost(): Promise<{ samples: number; usPerRender: numb
     for (const status of [200, 404, 422, 503]) m.requestFinished('POST', route, status, 0.003);
     m.error(route, 'validation');
   }
-  m.predicted('ml', [0.1, 0.5], 0.0001);
-  m.predicted('baseline', [0.1], 0.0001);
+  m.predicted('ml', [0.1, 0.5]);
+  m.predicted('baseline', [0.1]);
+  m.inferred('ml', 0.0001, 2);
+  m.inferred('baseline', 0.0001, 1);
   m.checkDistribution(Float32Array.from(ref.rows[0]!), 1);
   await model.dispose();
   const text = await m.registry.metrics();
@@ -115,13 +136,16 @@ async function metricsRenderCost(): Promise<{ samples: number; usPerRender: numb
   for (let i = 0; i < 200; i++) await m.registry.metrics();
   const n = 2000;
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) await m.registry.metrics();
-  const usPerRender = Number(process.hrtime.bigint() - t0) / n / 1000;
-  return { samples, usPerRender, usPerSample: usPerRender / samples };
+  const cpu = process.cpuUsage(cpu0);
+  const wallUsPerRender = Number(process.hrtime.bigint() - t0) / n / 1000;
+  const usPerRender = (cpu.user + cpu.system) / n;
+  return { samples, usPerRender, usPerSample: usPerRender / samples, wallUsPerRender };
 }
 
 async function main(): Promise<void> {
-  const rounds: Record<string, LoadResult[]> = Object.fromEntries(SCENARIOS.map((s) => [s.name, []]));
+  const rounds: Record<string, (LoadResult & { cpuUsPerRequest: number })[]> = Object.fromEntries(SCENARIOS.map((s) => [s.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of SCENARIOS) {
       const res = await runScenario(s);
@@ -132,7 +156,16 @@ async function main(): Promise<void> {
   const summary = SCENARIOS.map((s) => {
     const rs = rounds[s.name]!;
     const rps = median(rs.map((x) => x.requestsPerSec));
-    return { scenario: s.name, rowsPerRequest: s.rows, requestsPerSec: Math.round(rps), rowsPerSec: Math.round(rps * s.rows), p50ms: median(rs.map((x) => x.p50ms)), p99ms: median(rs.map((x) => x.p99ms)), rounds: rs.map((x) => Math.round(x.requestsPerSec)) };
+    return {
+      scenario: s.name,
+      rowsPerRequest: s.rows,
+      requestsPerSec: Math.round(rps),
+      rowsPerSec: Math.round(rps * s.rows),
+      p50ms: median(rs.map((x) => x.p50ms)),
+      p99ms: median(rs.map((x) => x.p99ms)),
+      cpuUsPerRequest: Math.round(median(rs.map((x) => x.cpuUsPerRequest)) * 10) / 10,
+      rounds: rs.map((x) => Math.round(x.requestsPerSec)),
+    };
   });
   const get = (name: string) => summary.find((x) => x.scenario === name)!;
   const render = await metricsRenderCost();
@@ -142,6 +175,9 @@ async function main(): Promise<void> {
     predictVsNodeHttp: get('predict 1 row').requestsPerSec / get('bare node:http').requestsPerSec,
     expressVsNodeHttp: get('bare express 5 route').requestsPerSec / get('bare node:http').requestsPerSec,
     batchRowsPerSec: get('predict batch 64').rowsPerSec,
+    // The same comparisons in server CPU per request: stable when other work shares the machine.
+    cpuMetricsOverhead: 1 - get('predict 1 row, metrics off').cpuUsPerRequest / get('predict 1 row').cpuUsPerRequest,
+    cpuPredictVsExpress: get('bare express 5 route').cpuUsPerRequest / get('predict 1 row').cpuUsPerRequest,
   };
   const goals = {
     'metrics overhead <= 5%': ratios.metricsOverhead <= 0.05,
@@ -152,14 +188,15 @@ async function main(): Promise<void> {
 
   const pad = (s: string, n: number) => s.padEnd(n);
   const lines = [
-    `${pad('scenario', 30)}${pad('req/s', 10)}${pad('rows/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}rounds (req/s)`,
-    ...summary.map((x) => `${pad(x.scenario, 30)}${pad(String(x.requestsPerSec), 10)}${pad(String(x.rowsPerSec), 10)}${pad(String(x.p50ms), 9)}${pad(String(x.p99ms), 9)}${x.rounds.join(' ')}`),
+    `${pad('scenario', 30)}${pad('req/s', 10)}${pad('rows/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('CPU us/req', 12)}rounds (req/s)`,
+    ...summary.map((x) => `${pad(x.scenario, 30)}${pad(String(x.requestsPerSec), 10)}${pad(String(x.rowsPerSec), 10)}${pad(String(x.p50ms), 9)}${pad(String(x.p99ms), 9)}${pad(String(x.cpuUsPerRequest), 12)}${x.rounds.join(' ')}`),
     '',
     `metrics overhead (1 - on/off):        ${(ratios.metricsOverhead * 100).toFixed(1)}%`,
     `predict / bare express:               ${ratios.predictVsExpress.toFixed(2)}x`,
     `predict / bare node:http:             ${ratios.predictVsNodeHttp.toFixed(2)}x`,
     `bare express / bare node:http:        ${ratios.expressVsNodeHttp.toFixed(2)}x`,
-    `/metrics render: ${render.samples} samples in ${render.usPerRender.toFixed(1)} us = ${render.usPerSample.toFixed(3)} us/sample`,
+    `by server CPU per request: metrics overhead ${(ratios.cpuMetricsOverhead * 100).toFixed(1)}%, predict / bare express ${ratios.cpuPredictVsExpress.toFixed(2)}x`,
+    `/metrics render: ${render.samples} samples in ${render.usPerRender.toFixed(1)} us CPU = ${render.usPerSample.toFixed(3)} us/sample (wall ${render.wallUsPerRender.toFixed(1)} us)`,
     '',
     ...Object.entries(goals).map(([k, ok]) => `${ok ? 'PASS' : 'MISS'}  ${k}`),
   ];
@@ -167,7 +204,7 @@ async function main(): Promise<void> {
   const outDir = join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `api-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ benchmark: 'api', date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, settings: { durationSec: DURATION, rounds: ROUNDS, connections: CONNECTIONS }, summary, ratios, metricsRender: render, goals }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ benchmark: 'api', date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, settings: { durationSec: DURATION, rounds: ROUNDS, connections: CONNECTIONS, pinnedToCores: PIN }, summary, ratios, metricsRender: render, goals }, null, 2) + '\n');
   process.stdout.write(`wrote ${file}\n`);
 }
 

@@ -14,15 +14,15 @@ import {
   ApiError,
   InferenceFailedError,
   InferenceTimeoutError,
-  MalformedJsonError,
   MethodNotAllowedError,
   NotFoundError,
   NotReadyError,
   OverloadedError,
   PayloadTooLargeError,
-  UnsupportedMediaTypeError,
 } from './errors';
 import { type ApiMetrics, type RouteLabel, UNMATCHED_ROUTE, createApiMetrics } from './metrics';
+import { InferenceBatcher } from './batcher';
+import { ClientAbortedError, readJsonBody } from './body';
 import { parsePredictBody } from './validation';
 
 export interface Api {
@@ -38,7 +38,12 @@ export interface ApiDeps {
 
 interface Locals {
   route: RouteLabel;
+  /** Holds one of the MAX_IN_FLIGHT prediction slots until the response closes. */
+  predictSlot: boolean;
 }
+
+/** nginx's convention for "client closed the request before the response": no standard code exists. */
+const CLIENT_CLOSED_REQUEST = 499;
 
 class Deadline extends Error {}
 
@@ -111,6 +116,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   let watcher: VariantFileWatcher | undefined;
   let draining = false;
   let predictsInFlight = 0;
+  const batcher = new InferenceBatcher(config.maxBatchRows, (model, seconds, rows) => metrics.inferred(variantLabel(model.variant), seconds, rows));
   let requestsInFlight = 0;
   let idle: (() => void) | undefined;
 
@@ -125,10 +131,13 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     const started = process.hrtime.bigint();
     requestsInFlight++;
     res.locals.route = UNMATCHED_ROUTE;
+    res.locals.predictSlot = false;
     metrics.requestStarted();
     if (draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
-      metrics.requestFinished(req.method, res.locals.route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      if (res.locals.predictSlot) predictsInFlight--;
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED_REQUEST;
+      metrics.requestFinished(req.method, res.locals.route, status, Number(process.hrtime.bigint() - started) / 1e9);
       if (--requestsInFlight === 0) idle?.();
     });
     next();
@@ -164,57 +173,40 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     });
   });
 
-  const jsonBody = express.json({ limit: config.bodyLimitBytes, strict: true, type: () => true });
-
-  app.post(
-    '/predict',
-    route('/predict'),
-    (req, res, next) => {
-      if (!manager || draining) return next(new NotReadyError(draining ? 'shutting down' : 'model not loaded yet'));
-      // Counted from the first byte, so slow uploads also hold a slot: the limit bounds memory too.
-      if (predictsInFlight >= config.maxInFlight) return next(new OverloadedError(config.maxInFlight));
-      predictsInFlight++;
-      res.once('close', () => predictsInFlight--);
-      const type = req.headers['content-type'];
-      if (!type || !/^application\/(.+\+)?json\b/i.test(type)) return next(new UnsupportedMediaTypeError(type));
-      next();
-    },
-    jsonBody,
-    async (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
-      const parsed = (() => {
-        try {
-          return parsePredictBody(req.body, config.maxBatchRows);
-        } catch (err) {
-          next(err);
-          return undefined;
-        }
-      })();
-      if (!parsed) return;
-      const model: Model = manager!.current();
-      try {
-        const t0 = process.hrtime.bigint();
-        const probs = await withDeadline(model.predict(parsed.input, parsed.rows), config.inferenceTimeoutMs);
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const variant = variantLabel(model.variant);
-        metrics.predicted(variant, probs, seconds);
-        metrics.checkDistribution(parsed.input, parsed.rows);
-        drift?.observeBatch(parsed.input, parsed.rows);
-        const predictions = new Array(parsed.rows);
-        for (let i = 0; i < parsed.rows; i++) {
-          const p = probs[i]!;
-          predictions[i] = { probability: p, label: p >= model.decisionThreshold ? 1 : 0, model: model.name, version: model.version, variant };
-        }
-        res.json({ predictions });
-      } catch (err) {
-        if (err instanceof Deadline) return next(new InferenceTimeoutError(config.inferenceTimeoutMs));
-        if (err instanceof InferenceError) {
-          logger.error({ err, variant: model.variant }, 'inference failed');
-          return next(new InferenceFailedError());
-        }
-        return next(err);
+  app.post('/predict', route('/predict'), async (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    if (!manager || draining) return next(new NotReadyError(draining ? 'shutting down' : 'model not loaded yet'));
+    // Counted from the first byte, so slow uploads also hold a slot: the limit bounds memory too.
+    if (predictsInFlight >= config.maxInFlight) return next(new OverloadedError(config.maxInFlight));
+    predictsInFlight++;
+    res.locals.predictSlot = true;
+    let parsed;
+    try {
+      parsed = parsePredictBody(await readJsonBody(req, config.bodyLimitBytes), config.maxBatchRows);
+    } catch (err) {
+      return next(err);
+    }
+    const model: Model = manager.current();
+    try {
+      const probs = await withDeadline(batcher.predict(model, parsed.input, parsed.rows), config.inferenceTimeoutMs);
+      const variant = variantLabel(model.variant);
+      metrics.predicted(variant, probs);
+      metrics.checkDistribution(parsed.input, parsed.rows);
+      drift?.observeBatch(parsed.input, parsed.rows);
+      const predictions = new Array(parsed.rows);
+      for (let i = 0; i < parsed.rows; i++) {
+        const p = probs[i]!;
+        predictions[i] = { probability: p, label: p >= model.decisionThreshold ? 1 : 0, model: model.name, version: model.version, variant };
       }
-    },
-  );
+      res.json({ predictions });
+    } catch (err) {
+      if (err instanceof Deadline) return next(new InferenceTimeoutError(config.inferenceTimeoutMs));
+      if (err instanceof InferenceError) {
+        logger.error({ err, variant: model.variant }, 'inference failed');
+        return next(new InferenceFailedError());
+      }
+      return next(err);
+    }
+  });
 
   for (const [path, allowed] of [['/predict', 'POST'], ['/health', 'GET'], ['/ready', 'GET'], ['/version', 'GET']] as const) {
     app.all(path, route(path), (_req, _res, next) => next(new MethodNotAllowedError(allowed)));
@@ -224,18 +216,17 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
 
   // Express recognises error handlers by their four parameters.
   app.use((err: unknown, _req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
+    if (err instanceof ClientAbortedError) return; // nobody left to answer; recorded as 499
     let apiError: ApiError;
-    const bodyErr = err as { type?: string; message?: string };
     if (err instanceof ApiError) apiError = err;
-    else if (bodyErr?.type === 'entity.parse.failed') apiError = new MalformedJsonError(bodyErr.message ?? 'parse error');
-    else if (bodyErr?.type === 'entity.too.large') apiError = new PayloadTooLargeError(config.bodyLimitBytes);
-    else if (bodyErr?.type === 'encoding.unsupported' || bodyErr?.type === 'charset.unsupported') apiError = new UnsupportedMediaTypeError(bodyErr.message);
     else {
       logger.error({ err }, 'unhandled error');
       apiError = new ApiError(500, 'internal', 'internal error');
     }
     metrics.error(res.locals.route, apiError.type);
     if (res.headersSent) return;
+    // The rest of an oversized body is never read: close rather than parse it as the next request.
+    if (apiError instanceof PayloadTooLargeError) res.setHeader('Connection', 'close');
     res.status(apiError.status).set(apiError.headers).json(apiError.toJSON());
   });
 

@@ -12,6 +12,7 @@ export const API_METRICS = {
   errors: 'volwatch_api_errors_total',
   predictions: 'volwatch_predictions_total',
   inferenceDuration: 'volwatch_inference_duration_seconds',
+  inferenceBatchRows: 'volwatch_inference_batch_rows',
   probability: 'volwatch_prediction_probability',
   modelLoadDuration: 'volwatch_model_load_duration_seconds',
   modelLoadFailures: 'volwatch_model_load_failures_total',
@@ -53,7 +54,9 @@ export interface ApiMetrics {
   requestStarted(): void;
   requestFinished(method: string, route: RouteLabel, status: number, seconds: number): void;
   error(route: RouteLabel, type: ErrorType): void;
-  predicted(variant: VariantLabel, probabilities: ArrayLike<number>, inferenceSeconds: number): void;
+  predicted(variant: VariantLabel, probabilities: ArrayLike<number>): void;
+  /** One model call: a dynamic batch of one or more requests. */
+  inferred(variant: VariantLabel, seconds: number, rows: number): void;
   /** Per-request drift signal: counts values outside the training range or with |z| > 3. */
   checkDistribution(rows: Float32Array, count: number): void;
   modelLoaded(model: Model, seconds: number): void;
@@ -80,10 +83,20 @@ export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<Featu
 
   const requests = new Counter({ name: API_METRICS.httpRequests, help: 'HTTP requests served, by method, route template and status code.', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({ name: API_METRICS.httpDuration, help: 'HTTP request duration from first byte to response end.', labelNames: ['method', 'route', 'status'] as const, buckets: HTTP_DURATION_BUCKETS, registers: [registry] });
-  const inFlight = new Gauge({ name: API_METRICS.httpInFlight, help: 'HTTP requests being served right now.', registers: [registry] });
+  let inFlightNow = 0;
+  // Read at scrape time: two gauge updates per request would cost more than the count itself.
+  new Gauge({
+    name: API_METRICS.httpInFlight,
+    help: 'HTTP requests being served right now.',
+    registers: [registry],
+    collect() {
+      this.set(inFlightNow);
+    },
+  });
   const errors = new Counter({ name: API_METRICS.errors, help: 'Requests that ended in an error, by route template and error type.', labelNames: ['route', 'type'] as const, registers: [registry] });
   const predictions = new Counter({ name: API_METRICS.predictions, help: 'Rows scored, by model variant.', labelNames: ['variant'] as const, registers: [registry] });
-  const inference = new Histogram({ name: API_METRICS.inferenceDuration, help: 'Model inference time per request (one call, any batch size), by variant.', labelNames: ['variant'] as const, buckets: INFERENCE_BUCKETS, registers: [registry] });
+  const inference = new Histogram({ name: API_METRICS.inferenceDuration, help: 'Duration of one model call (a dynamic batch of one or more requests), by variant.', labelNames: ['variant'] as const, buckets: INFERENCE_BUCKETS, registers: [registry] });
+  const batchRows = new Histogram({ name: API_METRICS.inferenceBatchRows, help: 'Rows per model call after dynamic batching.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [registry] });
   const probability = new Histogram({ name: API_METRICS.probability, help: 'Predicted spike probabilities, by variant.', labelNames: ['variant'] as const, buckets: PROBABILITY_BUCKETS, registers: [registry] });
   const loadDuration = new Gauge({ name: API_METRICS.modelLoadDuration, help: 'Time the last load of each model variant took.', labelNames: ['variant'] as const, registers: [registry] });
   const loadFailures = new Counter({ name: API_METRICS.modelLoadFailures, help: 'Model loads that failed, by requested variant.', labelNames: ['variant'] as const, registers: [registry] });
@@ -102,37 +115,50 @@ export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<Featu
   for (const feature of FEATURE_NAMES) for (const reason of ['range', 'zscore'] as const) ood.labels(feature, reason).inc(0);
 
   // prom-client hashes label values on every call; caching the children keeps the hot path cheap.
-  const requestChildren = new Map<string, { count: Counter.Internal; time: Histogram.Internal<string> }>();
+  // Keyed method → route → status, so the hot path builds no key strings.
+  const requestChildren = new Map<string, Map<RouteLabel, Map<number, { count: Counter.Internal; time: Histogram.Internal<string> }>>>();
   const variantChildren = new Map<VariantLabel, { count: Counter.Internal; inference: Histogram.Internal<string>; probability: Histogram.Internal<string> }>();
   const oodChildren = FEATURE_NAMES.map((f) => ({ range: ood.labels(f, 'range'), zscore: ood.labels(f, 'zscore') }));
   const b = bounds ? FEATURE_NAMES.map((f) => bounds[f]) : undefined;
   let infoLabels: [string, string, string] | undefined;
+  const children = (variant: VariantLabel) => {
+    let c = variantChildren.get(variant);
+    if (!c) {
+      c = { count: predictions.labels(variant), inference: inference.labels(variant), probability: probability.labels(variant) };
+      variantChildren.set(variant, c);
+    }
+    return c;
+  };
 
   return {
     registry,
-    requestStarted: () => inFlight.inc(),
+    requestStarted: () => {
+      inFlightNow++;
+    },
     requestFinished(method, route, status, seconds) {
-      inFlight.dec();
+      inFlightNow--;
       const m = METHODS.has(method) ? method : 'OTHER';
-      const key = `${m} ${route} ${status}`;
-      let c = requestChildren.get(key);
+      let byRoute = requestChildren.get(m);
+      if (!byRoute) requestChildren.set(m, (byRoute = new Map()));
+      let byStatus = byRoute.get(route);
+      if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+      let c = byStatus.get(status);
       if (!c) {
         c = { count: requests.labels(m, route, String(status)), time: duration.labels(m, route, String(status)) };
-        requestChildren.set(key, c);
+        byStatus.set(status, c);
       }
       c.count.inc();
       c.time.observe(seconds);
     },
     error: (route, type) => errors.labels(route, type).inc(),
-    predicted(variant, probabilities, inferenceSeconds) {
-      let c = variantChildren.get(variant);
-      if (!c) {
-        c = { count: predictions.labels(variant), inference: inference.labels(variant), probability: probability.labels(variant) };
-        variantChildren.set(variant, c);
-      }
+    predicted(variant, probabilities) {
+      const c = children(variant);
       c.count.inc(probabilities.length);
-      c.inference.observe(inferenceSeconds);
       for (let i = 0; i < probabilities.length; i++) c.probability.observe(probabilities[i]!);
+    },
+    inferred(variant, seconds, rows) {
+      children(variant).inference.observe(seconds);
+      batchRows.observe(rows);
     },
     checkDistribution(rows, count) {
       if (!b) return;
@@ -167,6 +193,7 @@ function noopMetrics(registry: Registry): ApiMetrics {
     requestFinished: nothing,
     error: nothing,
     predicted: nothing,
+    inferred: nothing,
     checkDistribution: nothing,
     modelLoaded: nothing,
     modelLoadFailed: nothing,

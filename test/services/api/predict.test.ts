@@ -81,6 +81,27 @@ describe('POST /predict', () => {
     expect(res.json.error.type).toBe('payload_too_large');
   });
 
+  it('answers 413 for an oversized chunked body without Content-Length, and closes the connection', async () => {
+    const status = await new Promise<{ code: number; connection: string | undefined }>((resolve, reject) => {
+      const req = request(`${srv.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } });
+      req.on('response', (r) => {
+        r.resume();
+        resolve({ code: r.statusCode!, connection: r.headers.connection });
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 20; i++) req.write('x'.repeat(8192));
+      req.end();
+    });
+    expect(status).toEqual({ code: 413, connection: 'close' });
+    expect((await predict({ features: validRow() })).status).toBe(200);
+  });
+
+  it('answers 415 for non-UTF-8 charsets and compressed bodies', async () => {
+    expect((await predict({ features: validRow() }, { 'content-type': 'application/json; charset=latin1' })).status).toBe(415);
+    expect((await predict({ features: validRow() }, { 'content-encoding': 'gzip' })).status).toBe(415);
+    expect((await predict({ features: validRow() }, { 'content-type': 'application/json; charset=utf-8' })).status).toBe(200);
+  });
+
   it('answers 415 when the body is not declared as JSON', async () => {
     const res = await predict(JSON.stringify({ features: validRow() }), { 'content-type': 'text/plain' });
     expect(res.status).toBe(415);
