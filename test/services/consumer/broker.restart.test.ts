@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { CONSUMER_METRICS } from '../../../services/consumer/metrics';
 import type { Prediction } from '../../../services/consumer/pipeline';
@@ -116,6 +118,34 @@ test('liveness fails and the fatal promise rejects once kafkajs gives up', async
     expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(503);
     expect(sample(await scrape(port), CONSUMER_METRICS.crashes)).toBe(1);
   } finally {
+    await consumer.stop();
+  }
+});
+
+test('liveness fails while the consumer is stuck (broker frozen with SIGSTOP) and recovers after SIGCONT', async () => {
+  await broker.run('start');
+  const t = await freshTopics('stuck', { brokerList: broker.brokers, partitions: 1 });
+  const { consumer, port } = await startConsumer(consumerEnv(t, { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' }, broker.brokers));
+  const pid = Number(readFileSync(path.join(broker.workDir, 'kafka.pid'), 'utf8').trim());
+  let frozen = false;
+  try {
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 30_000, 'ready');
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    // A frozen broker keeps its sockets open: fetches and heartbeats hang instead of failing.
+    process.kill(pid, 'SIGSTOP');
+    frozen = true;
+    const stuck = await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      return res.status === 503 ? ((await res.json()) as { status: string; msSinceProgress: number }) : undefined;
+    }, 30_000, 'liveness to fail');
+    expect(stuck.status).toBe('stuck');
+    expect(stuck.msSinceProgress).toBeGreaterThan(6000);
+    process.kill(pid, 'SIGCONT');
+    frozen = false;
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), 60_000, 'liveness to recover');
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 60_000, 'readiness to recover');
+  } finally {
+    if (frozen) process.kill(pid, 'SIGCONT');
     await consumer.stop();
   }
 });
