@@ -73,6 +73,9 @@ export function tickMessage(t: Tick): Message {
  */
 export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger; signal?: AbortSignal }): Promise<ProduceSummary> {
   const { logger, signal } = deps;
+  const src = opts.source;
+  // A bad replay file is reported before anything touches Kafka.
+  const recorded = src.kind === 'replay' ? readReplayFile(src.file) : undefined;
   const kafka = new Kafka({ clientId: opts.clientId ?? 'volwatch-producer', brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator(logger) });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 12, maxRetryTime: 5000 } });
@@ -86,9 +89,8 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
 
   const started = performance.now();
   const wallStart = Date.now();
-  const src = opts.source;
   const sim = src.kind === 'simulate' ? new SimulatedSource(src.seed, productSpecs(src.products), src.rate) : undefined;
-  const replay = src.kind === 'replay' ? new ReplaySource(readReplayFile(src.file), src.speed, src.keepTime, wallStart) : undefined;
+  const replay = src.kind === 'replay' && recorded ? new ReplaySource(recorded, src.speed, src.keepTime, wallStart) : undefined;
   const limit = src.kind === 'simulate' ? (src.count ?? Infinity) : replay!.remaining;
   const endAt = src.kind === 'simulate' && src.durationSec !== undefined ? started + src.durationSec * 1000 : Infinity;
   const rate = src.kind === 'simulate' ? src.rate : Infinity;

@@ -44,3 +44,10 @@ test('the CLI exits 2 with the reason on bad input', () => {
   expect(res.status).toBe(2);
   expect(res.stderr).toBe('volwatch-producer: --rate must be a positive number or "max", got "fast"\n');
 });
+
+test('a bad replay file exits 2 before any connection to Kafka', () => {
+  // Nothing listens on port 1: had the producer tried to connect, it would retry for a long time and exit 1.
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join('services', 'producer', 'main.ts'), '--replay', '/nonexistent/ticks.jsonl', '--brokers', '127.0.0.1:1'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  expect(res.status).toBe(2);
+  expect(res.stderr).toBe('volwatch-producer: cannot read replay file /nonexistent/ticks.jsonl: ENOENT\n');
+});
