@@ -38,15 +38,18 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 /** Consumer tuning shared by (a) and (b), so the ratio compares pipelines, not fetch settings. */
 const FETCH = { maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 };
 
-async function ensureBroker(): Promise<void> {
+/** Starts the local broker when none answers; returns how to stop it again (undefined if it was already up). */
+async function ensureBroker(): Promise<(() => void) | undefined> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     await admin.disconnect();
+    return undefined;
   } catch {
     say(`no broker at ${BROKERS.join(',')}; starting one with scripts/kafka-local.sh`);
-    const port = /:(\d+)$/.exec(BROKERS[0]!)?.[1] ?? '9092';
-    execFileSync('bash', [join(ROOT, 'scripts/kafka-local.sh'), 'start'], { stdio: 'inherit', env: { ...process.env, KAFKA_PORT: port } });
+    const env = { ...process.env, KAFKA_PORT: /:(\d+)$/.exec(BROKERS[0]!)?.[1] ?? '9092' };
+    execFileSync('bash', [join(ROOT, 'scripts/kafka-local.sh'), 'start'], { stdio: 'inherit', env });
+    return () => execFileSync('bash', [join(ROOT, 'scripts/kafka-local.sh'), 'stop'], { stdio: 'inherit', env });
   }
 }
 
@@ -158,7 +161,15 @@ async function steady(): Promise<{ produced: number; predictions: number; p50ms:
 }
 
 async function main(): Promise<void> {
-  await ensureBroker();
+  const stopBroker = await ensureBroker();
+  try {
+    await measure();
+  } finally {
+    stopBroker?.();
+  }
+}
+
+async function measure(): Promise<void> {
   const load = os.loadavg();
   say(`consumer benchmark: ${TICKS} ticks, ${PARTITIONS} partitions, brokers ${BROKERS.join(',')}, ${os.cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
   const topic = `bench-ticks-${run}`;
