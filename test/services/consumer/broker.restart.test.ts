@@ -81,14 +81,15 @@ test('a broker stop and start mid-stream is survived: the consumer reconnects, r
     throw new Error(`${err.message}\nconsumer output (tail):\n${child!.output().slice(-6000)}`);
   });
   const ticks = await readTopic(kafka, t.ticks);
-  expect(ticks.length).toBe(sent);
+  // A batch whose acknowledgement was lost in the outage is sent again, so the topic may hold more than `sent`.
+  expect(ticks.length).toBeGreaterThanOrEqual(sent);
   const predicted = new Set((await readTopic(kafka, t.predictions)).map((r) => {
     const p = JSON.parse(r.message.value!.toString()) as Prediction;
     return `${p.source.partition}/${p.source.offset}`;
   }));
-  const missing = ticks.filter((r) => !predicted.has(`${r.partition}/${r.message.offset}`));
-  expect(missing).toHaveLength(0);
-  expect(child.exitCode).toBeNull();
+  const missing = ticks.filter((r) => !predicted.has(`${r.partition}/${r.message.offset}`)).map((r) => `${r.partition}/${r.message.offset}`);
+  expect({ ticks: ticks.length, predicted: predicted.size, missing: missing.slice(0, 20) }).toEqual({ ticks: ticks.length, predicted: ticks.length, missing: [] });
+  if (child.exitCode !== null) throw new Error(`consumer exited with ${child.exitCode}:\n${child.output().slice(-4000)}`);
   await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 30_000, 'ready again');
   expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 
