@@ -390,7 +390,8 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
       }
 
       producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 5 } });
-      admin = kafka.admin();
+      // Lag refresh is best effort and repeats anyway: no long retry chains that outlive a shutdown.
+      admin = kafka.admin({ retry: { retries: 1 } });
       consumer = kafka.consumer({
         groupId: config.groupId,
         sessionTimeout: config.sessionTimeoutMs,
