@@ -1,13 +1,13 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { type DriftMonitor, createDriftMonitor, parseReferenceProfile } from '../core/drift';
+import type { DriftMonitor } from '../core/drift';
 import { FEATURE_NAMES } from '../core/features';
 import type { Logger } from '../core/logger';
 import { readMetadata } from '../core/model/artifacts';
-import { ModelManager } from '../core/model/manager';
+import type { ModelManager } from '../core/model/manager';
 import { InferenceError, type Model, variantLabel } from '../core/model/model';
-import { type VariantFileWatcher, watchVariantFile } from '../core/model/variant-file';
+import { type ModelServing, createModelDrift, startModelServing } from '../core/model/serving';
 import { appVersion } from '../core/version';
 import type { ApiConfig } from './config';
 import {
@@ -92,28 +92,13 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     }
   })();
   const metrics: ApiMetrics = createApiMetrics(config.metricsEnabled, metadata?.featureStats);
-  const drift: DriftMonitor | undefined = config.driftEnabled && config.metricsEnabled ? createApiDrift() : undefined;
-
-  function createApiDrift(): DriftMonitor {
-    let profile;
-    try {
-      profile = parseReferenceProfile(metadata?.referenceProfile);
-    } catch (err) {
-      logger.warn({ err }, 'the model has no usable drift reference profile; drift scores are off');
-    }
-    return createDriftMonitor({
-      profile,
-      featureNames: FEATURE_NAMES,
-      registry: metrics.registry,
-      prefix: 'volwatch_',
-      windowSize: config.driftWindowSize,
-      windowMaxAgeMs: config.driftWindowMaxAgeMs,
-      onError: (err) => logger.warn({ err }, 'drift computation failed'),
-    });
-  }
+  const drift: DriftMonitor | undefined =
+    config.driftEnabled && config.metricsEnabled
+      ? createModelDrift({ modelDir: config.modelDir, registry: metrics.registry, prefix: 'volwatch_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger })
+      : undefined;
   const version = appVersion();
+  let serving: ModelServing | undefined;
   let manager: ModelManager | undefined;
-  let watcher: VariantFileWatcher | undefined;
   let draining = false;
   let predictsInFlight = 0;
   const batcher = new InferenceBatcher(config.maxBatchRows, (model, seconds, rows) => metrics.inferred(variantLabel(model.variant), seconds, rows));
@@ -250,26 +235,8 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     async start() {
       const port = await listen(server, config.port, config.host);
       const metricsPort = await listen(metricsServer, config.metricsPort, config.host);
-      manager = await ModelManager.create({
-        modelDir: config.modelDir,
-        initial: config.modelVariant,
-        threads: { intraOp: config.ortIntraOpThreads, interOp: config.ortInterOpThreads },
-        logger,
-        events: {
-          loaded: (m, s) => metrics.modelLoaded(m, s),
-          loadFailed: (v) => metrics.modelLoadFailed(variantLabel(v)),
-          switched: (from, to) => {
-            metrics.modelSwitched(variantLabel(from.variant), variantLabel(to.variant));
-            metrics.modelServed(to);
-          },
-          fallback: (active) => metrics.fallback(active),
-        },
-      });
-      metrics.modelServed(manager.current());
-      if (config.modelVariantFile) {
-        watcher = watchVariantFile(config.modelVariantFile, manager, logger, config.modelVariantPollMs);
-        await watcher.poll();
-      }
+      serving = await startModelServing(config, logger, metrics);
+      manager = serving.manager;
       drift?.start();
       setReady();
       const m = manager.current();
@@ -281,7 +248,6 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       if (draining) return;
       draining = true;
       setReady();
-      watcher?.stop();
       drift?.stop();
       logger.info({ inFlight: requestsInFlight, budgetMs: config.shutdownTimeoutMs }, 'draining');
       const closed = close(server);
@@ -293,7 +259,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       await closed;
       metricsServer.closeAllConnections();
       await close(metricsServer);
-      await manager?.close();
+      await serving?.close();
       logger.info('api stopped');
     },
   };

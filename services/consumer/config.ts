@@ -31,6 +31,9 @@ export interface ConsumerConfig {
   readonly maxCrashRestarts: number;
   readonly shutdownTimeoutMs: number;
   readonly driftEnabled: boolean;
+  /** Recent values per feature the drift scores compare with the training profile. */
+  readonly driftWindowSize: number;
+  readonly driftWindowMaxAgeMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -59,6 +62,10 @@ export const CONSUMER_DEFAULTS = {
   lagRefreshMs: 5000,
   maxCrashRestarts: 5,
   shutdownTimeoutMs: 20_000,
+  // The stream carries every tick (tens per second per product): a longer window than the
+  // API's, so it spans several volatility regimes like the training data does.
+  driftWindowSize: 20_000,
+  driftWindowMaxAgeMs: 30 * 60_000,
 } as const;
 
 // Kafka topic names: legal characters, at most 249 of them.
@@ -102,6 +109,8 @@ export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
     maxCrashRestarts: r.int('MAX_CRASH_RESTARTS', CONSUMER_DEFAULTS.maxCrashRestarts, 0, 1000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', CONSUMER_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
     driftEnabled: r.bool('DRIFT_ENABLED', true),
+    driftWindowSize: r.int('DRIFT_WINDOW_SIZE', CONSUMER_DEFAULTS.driftWindowSize, 30, 1_000_000),
+    driftWindowMaxAgeMs: r.int('DRIFT_WINDOW_MAX_AGE_MS', CONSUMER_DEFAULTS.driftWindowMaxAgeMs, 1000, 7 * 24 * 3_600_000),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.check(cfg.heartbeatIntervalMs * 3 <= cfg.sessionTimeoutMs, `KAFKA_HEARTBEAT_INTERVAL_MS (${cfg.heartbeatIntervalMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${cfg.sessionTimeoutMs})`);

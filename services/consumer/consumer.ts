@@ -1,14 +1,11 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Admin, type Consumer as KafkaConsumer, type EachBatchPayload, Kafka, type LogEntry, type Message, Partitioners, type Producer, logLevel } from 'kafkajs';
-import { parseReferenceProfile } from '../core/drift/profile';
-import { type DriftMonitor, createDriftMonitor } from '../core/drift/monitor';
-import { FEATURE_NAMES } from '../core/features';
+import type { DriftMonitor } from '../core/drift/monitor';
 import type { Logger } from '../core/logger';
-import { readMetadata } from '../core/model/artifacts';
-import { ModelManager } from '../core/model/manager';
+import type { ModelManager } from '../core/model/manager';
 import { variantLabel } from '../core/model/model';
-import { type VariantFileWatcher, watchVariantFile } from '../core/model/variant-file';
+import { type ModelServing, createModelDrift, startModelServing } from '../core/model/serving';
 import { appVersion } from '../core/version';
 import { sendAll } from '../producer/send';
 import type { ConsumerConfig } from './config';
@@ -71,8 +68,8 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     logCreator: kafkaLogger(logger.child({ component: 'kafkajs' })),
   });
 
+  let serving: ModelServing | undefined;
   let manager: ModelManager | undefined;
-  let watcher: VariantFileWatcher | undefined;
   let drift: DriftMonitor | undefined;
   let consumer: KafkaConsumer | undefined;
   let producer: Producer | undefined;
@@ -339,7 +336,6 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     stopping = true;
     setReady();
     if (lagTimer) clearInterval(lagTimer);
-    watcher?.stop();
     drift?.stop();
     const steps = async (): Promise<void> => {
       // Disconnecting the consumer stops fetching, waits for the batch in hand (which stops
@@ -351,7 +347,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     if (!inTime) logger.warn({ budgetMs: config.shutdownTimeoutMs }, 'shutdown budget exceeded; closing anyway');
     metricsServer.closeAllConnections();
     await new Promise<void>((r) => metricsServer.close(() => r()));
-    await manager?.close();
+    await serving?.close();
     logger.info('consumer stopped');
   }
 
@@ -360,32 +356,10 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     fatal,
     async start() {
       const metricsPort = await listen(metricsServer, config.metricsPort, config.host);
-      manager = await ModelManager.create({
-        modelDir: config.modelDir,
-        initial: config.modelVariant,
-        threads: { intraOp: config.ortIntraOpThreads, interOp: config.ortInterOpThreads },
-        logger,
-        events: {
-          switched: (from, to) => {
-            metrics.modelSwitched(variantLabel(from.variant), variantLabel(to.variant));
-            metrics.modelServed(to);
-          },
-          fallback: (active) => metrics.fallback(active),
-        },
-      });
-      metrics.modelServed(manager.current());
-      if (config.modelVariantFile) {
-        watcher = watchVariantFile(config.modelVariantFile, manager, logger, config.modelVariantPollMs);
-        await watcher.poll();
-      }
+      serving = await startModelServing(config, logger, metrics);
+      manager = serving.manager;
       if (config.driftEnabled) {
-        let profile;
-        try {
-          profile = parseReferenceProfile(readMetadata(config.modelDir).referenceProfile);
-        } catch (err) {
-          logger.warn({ err }, 'no usable drift reference profile; drift metrics stay empty');
-        }
-        drift = createDriftMonitor({ profile, featureNames: FEATURE_NAMES, registry: metrics.registry, prefix: 'volwatch_consumer_', onError: (err) => logger.warn({ err }, 'drift computation failed') });
+        drift = createModelDrift({ modelDir: config.modelDir, registry: metrics.registry, prefix: 'volwatch_consumer_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger });
         drift.start();
       }
 

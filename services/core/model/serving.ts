@@ -1,0 +1,105 @@
+import type { Registry } from 'prom-client';
+import { type DriftMonitor, createDriftMonitor } from '../drift/monitor';
+import { parseReferenceProfile } from '../drift/profile';
+import { FEATURE_NAMES } from '../features';
+import type { Logger } from '../logger';
+import { readMetadata } from './artifacts';
+import { ModelManager } from './manager';
+import { type Model, type Variant, type VariantLabel, variantLabel } from './model';
+import { type VariantFileWatcher, watchVariantFile } from './variant-file';
+
+/** Settings both services read from their environment for the model they serve. */
+export interface ModelServingConfig {
+  readonly modelDir: string;
+  readonly modelVariant: Variant;
+  readonly modelVariantFile: string | undefined;
+  readonly modelVariantPollMs: number;
+  readonly ortIntraOpThreads: number;
+  readonly ortInterOpThreads: number;
+}
+
+/** The model metrics each service's metrics.ts implements under its own names. */
+export interface ModelMetricsSink {
+  modelLoaded?(model: Model, seconds: number): void;
+  modelLoadFailed?(variant: VariantLabel): void;
+  modelSwitched(from: VariantLabel, to: VariantLabel): void;
+  modelServed(model: Model): void;
+  fallback(active: boolean): void;
+}
+
+export interface ModelServing {
+  readonly manager: ModelManager;
+  /** Stops watching the variant file and releases the models. */
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the configured variant (falling back to the baseline), reports every load,
+ * switch and fallback to the service's metrics, and starts the hot switch from the
+ * variant file when one is configured. Shared by the API and the consumer, so a
+ * rollback behaves the same in both.
+ */
+export async function startModelServing(config: ModelServingConfig, logger: Logger, metrics: ModelMetricsSink): Promise<ModelServing> {
+  const manager = await ModelManager.create({
+    modelDir: config.modelDir,
+    initial: config.modelVariant,
+    threads: { intraOp: config.ortIntraOpThreads, interOp: config.ortInterOpThreads },
+    logger,
+    events: {
+      loaded: (m, s) => metrics.modelLoaded?.(m, s),
+      loadFailed: (v) => metrics.modelLoadFailed?.(variantLabel(v)),
+      switched: (from, to) => {
+        metrics.modelSwitched(variantLabel(from.variant), variantLabel(to.variant));
+        metrics.modelServed(to);
+      },
+      fallback: (active) => metrics.fallback(active),
+    },
+  });
+  metrics.modelServed(manager.current());
+  let watcher: VariantFileWatcher | undefined;
+  if (config.modelVariantFile) {
+    watcher = watchVariantFile(config.modelVariantFile, manager, logger, config.modelVariantPollMs);
+    await watcher.poll();
+  }
+  return {
+    manager,
+    async close() {
+      watcher?.stop();
+      await manager.close();
+    },
+  };
+}
+
+export interface ModelDriftOptions {
+  readonly modelDir: string;
+  readonly registry: Registry;
+  /** Metric name prefix: `volwatch_` (API) or `volwatch_consumer_` (consumer). */
+  readonly prefix: string;
+  readonly windowSize: number;
+  readonly windowMaxAgeMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Online drift against the reference profile stored with the model. A model without a
+ * profile still serves: the monitor then reports drift_reference_available 0.
+ */
+export function createModelDrift(o: ModelDriftOptions): DriftMonitor {
+  let profile;
+  try {
+    profile = parseReferenceProfile(readMetadata(o.modelDir).referenceProfile);
+  } catch (err) {
+    o.logger.warn({ err }, 'the model has no usable drift reference profile; drift scores are off');
+  }
+  return createDriftMonitor({
+    profile,
+    featureNames: FEATURE_NAMES,
+    registry: o.registry,
+    prefix: o.prefix,
+    windowSize: o.windowSize,
+    windowMaxAgeMs: o.windowMaxAgeMs,
+    // Score after a quarter of the window is new, so cycles stay rare at high rates.
+    computeEvery: Math.max(1000, Math.floor(o.windowSize / 4)),
+    onError: (err) => o.logger.warn({ err }, 'drift computation failed'),
+  });
+}
