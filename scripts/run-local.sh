@@ -74,7 +74,8 @@ wait_http() {
 [[ -d node_modules ]] || run npm install --no-audit --no-fund
 run mkdir -p "$WORK"
 is_dry_run || [[ -f "$VARIANT_FILE" ]] || echo ml >"$VARIANT_FILE"
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 STARTED_KAFKA=0
 if is_dry_run || ! bash scripts/kafka-local.sh status >/dev/null 2>&1; then

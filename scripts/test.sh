@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project (the README's test command, `npm test`):
-# type check, then jest against a real Kafka broker it starts itself, the broker
-# restart suite on its own (it stops the shared broker), then the Kubernetes
-# API-server suite (scripts/test-k8s.sh). Prints one closing line:
+# type check, then jest against a real Kafka broker it starts itself, then the suites
+# that must run alone (broker restarts, the local stack on its fixed ports), then the
+# Kubernetes API-server suite (scripts/test-k8s.sh). Prints one closing line:
 #   tests: N passed, N failed
 set -euo pipefail
 
@@ -63,8 +63,10 @@ step "start kafka" bash scripts/kafka-local.sh start
 trap 'bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 
-step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/' '\.restart\.test\.ts$' --json --outputFile "$RESULTS_DIR/main.json"
-step "jest (broker restart)" npx jest --ci --testPathPatterns '\.restart\.test\.ts$' --passWithNoTests --json --outputFile "$RESULTS_DIR/restart.json"
+# *.restart.test.ts stop and start brokers and *.serial.test.ts use the fixed ports and
+# topics of the local stack: both run alone, after the parallel suites.
+step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/' '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/main.json"
+step "jest (serial: broker restart, local stack)" npx jest --ci --runInBand --testPathPatterns '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/serial.json"
 step "kafka stop" bash scripts/kafka-local.sh stop
 if [[ -n "$BUILD_PID" ]] && ! wait "$BUILD_PID"; then
   echo "== control-plane build FAILED; its log:" >&2
