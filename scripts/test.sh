@@ -60,7 +60,8 @@ fi
 step "type check" npx tsc -p tsconfig.json --noEmit
 
 step "start kafka" bash scripts/kafka-local.sh start
-trap 'bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
+# Not in a dry run: that must leave a running broker (say, the one a test run uses) alone.
+((DRY_RUN)) || trap 'bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 
 # *.restart.test.ts stop and start brokers and *.serial.test.ts use the fixed ports and

@@ -56,4 +56,11 @@ describe('npm test (scripts/test.sh --dry-run)', () => {
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
+
+  it('leaves the running broker alone (the suite under way uses it)', () => {
+    const status = () => spawnSync('bash', ['scripts/kafka-local.sh', 'status'], { cwd: ROOT }).status;
+    const before = status();
+    spawnSync('bash', ['scripts/test.sh', '--dry-run'], { cwd: ROOT });
+    expect(status()).toBe(before);
+  });
 });
