@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shared helpers for volwatch scripts. Source it, then call parse_common_flag
-# for each argument or set DRY_RUN=1 yourself.
+# Shared helpers for volwatch scripts. Source it, parse your flags (set DRY_RUN=1
+# for --dry-run), then use:
 #   run CMD...           print CMD (dry run) or execute it
 #   need_tools T...      fail naming every missing tool (dry run: warn only)
 #   log / warn / die     messages on stderr
