@@ -1,28 +1,18 @@
 import { type Env, EnvReader, LOG_LEVELS, type LogLevel } from '../core/config';
-import { parseVariant, type Variant } from '../core/model/model';
+import type { Variant } from '../core/model/model';
+import { type ModelServingConfig, readModelServingConfig } from '../core/model/serving-config';
 
-export interface ApiConfig {
+export interface ApiConfig extends ModelServingConfig {
   readonly host: string;
   readonly port: number;
   readonly metricsPort: number;
   readonly metricsEnabled: boolean;
-  readonly modelDir: string;
-  readonly modelVariant: Variant;
-  /** File holding the variant (a mounted ConfigMap key); polled for hot switches. */
-  readonly modelVariantFile: string | undefined;
-  readonly modelVariantPollMs: number;
-  readonly ortIntraOpThreads: number;
-  readonly ortInterOpThreads: number;
   readonly inferenceTimeoutMs: number;
   readonly maxBatchRows: number;
   readonly bodyLimitBytes: number;
   readonly maxInFlight: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
-  readonly driftEnabled: boolean;
-  /** Recent inputs per feature the drift scores compare with the training profile. */
-  readonly driftWindowSize: number;
-  readonly driftWindowMaxAgeMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -32,7 +22,7 @@ export const API_DEFAULTS = {
   port: 8080,
   metricsPort: 9464,
   modelDir: 'services/model/artifacts',
-  modelVariant: 'ml',
+  modelVariant: 'ml' as Variant,
   modelVariantPollMs: 1000,
   ortIntraOpThreads: 1,
   ortInterOpThreads: 1,
@@ -52,25 +42,17 @@ export const API_DEFAULTS = {
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const r = new EnvReader(env);
   const cfg: ApiConfig = {
+    ...readModelServingConfig(r, API_DEFAULTS),
     host: r.string('HOST', API_DEFAULTS.host),
     port: r.int('PORT', API_DEFAULTS.port, 0, 65535),
     metricsPort: r.int('METRICS_PORT', API_DEFAULTS.metricsPort, 0, 65535),
     metricsEnabled: r.bool('METRICS_ENABLED', true),
-    modelDir: r.string('MODEL_DIR', API_DEFAULTS.modelDir),
-    modelVariant: r.custom('MODEL_VARIANT', API_DEFAULTS.modelVariant as Variant, parseVariant, '"ml", "baseline" or an absolute model directory'),
-    modelVariantFile: r.optional('MODEL_VARIANT_FILE'),
-    modelVariantPollMs: r.int('MODEL_VARIANT_POLL_MS', API_DEFAULTS.modelVariantPollMs, 100, 600_000),
-    ortIntraOpThreads: r.int('ORT_INTRA_OP_THREADS', API_DEFAULTS.ortIntraOpThreads, 1, 64),
-    ortInterOpThreads: r.int('ORT_INTER_OP_THREADS', API_DEFAULTS.ortInterOpThreads, 1, 64),
     inferenceTimeoutMs: r.int('INFERENCE_TIMEOUT_MS', API_DEFAULTS.inferenceTimeoutMs, 1, 60_000),
     maxBatchRows: r.int('MAX_BATCH_ROWS', API_DEFAULTS.maxBatchRows, 1, 10_000),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', API_DEFAULTS.bodyLimitBytes, 1024, 64 * 1024 * 1024),
     maxInFlight: r.int('MAX_IN_FLIGHT', API_DEFAULTS.maxInFlight, 1, 100_000),
     keepAliveTimeoutMs: r.int('KEEP_ALIVE_TIMEOUT_MS', API_DEFAULTS.keepAliveTimeoutMs, 1000, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', API_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
-    driftEnabled: r.bool('DRIFT_ENABLED', true),
-    driftWindowSize: r.int('DRIFT_WINDOW_SIZE', API_DEFAULTS.driftWindowSize, 30, 1_000_000),
-    driftWindowMaxAgeMs: r.int('DRIFT_WINDOW_MAX_AGE_MS', API_DEFAULTS.driftWindowMaxAgeMs, 1000, 7 * 24 * 3_600_000),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.check(cfg.port === 0 || cfg.port !== cfg.metricsPort, `PORT and METRICS_PORT must differ (both ${cfg.port})`);

@@ -1,7 +1,8 @@
 import { type Env, EnvReader, LOG_LEVELS, type LogLevel } from '../core/config';
-import { parseVariant, type Variant } from '../core/model/model';
+import type { Variant } from '../core/model/model';
+import { type ModelServingConfig, readModelServingConfig } from '../core/model/serving-config';
 
-export interface ConsumerConfig {
+export interface ConsumerConfig extends ModelServingConfig {
   readonly host: string;
   readonly metricsPort: number;
   readonly brokers: readonly string[];
@@ -10,12 +11,6 @@ export interface ConsumerConfig {
   readonly ticksTopic: string;
   readonly predictionsTopic: string;
   readonly deadLetterTopic: string;
-  readonly modelDir: string;
-  readonly modelVariant: Variant;
-  readonly modelVariantFile: string | undefined;
-  readonly modelVariantPollMs: number;
-  readonly ortIntraOpThreads: number;
-  readonly ortInterOpThreads: number;
   /** Rows per model.predict call and per produce request. */
   readonly maxBatchRows: number;
   /** A tick older than its product's newest tick by more than this is dead-lettered. */
@@ -30,10 +25,6 @@ export interface ConsumerConfig {
   /** Crashes kafkajs may restart from before the process exits non-zero. */
   readonly maxCrashRestarts: number;
   readonly shutdownTimeoutMs: number;
-  readonly driftEnabled: boolean;
-  /** Recent values per feature the drift scores compare with the training profile. */
-  readonly driftWindowSize: number;
-  readonly driftWindowMaxAgeMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -48,7 +39,7 @@ export const CONSUMER_DEFAULTS = {
   predictionsTopic: 'predictions',
   deadLetterTopic: 'ticks.dlq',
   modelDir: 'services/model/artifacts',
-  modelVariant: 'ml',
+  modelVariant: 'ml' as Variant,
   modelVariantPollMs: 1000,
   ortIntraOpThreads: 1,
   ortInterOpThreads: 1,
@@ -84,6 +75,7 @@ export function parseBrokers(raw: string): string[] | undefined {
 export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
   const r = new EnvReader(env);
   const cfg: ConsumerConfig = {
+    ...readModelServingConfig(r, CONSUMER_DEFAULTS),
     host: r.string('HOST', CONSUMER_DEFAULTS.host),
     metricsPort: r.int('METRICS_PORT', CONSUMER_DEFAULTS.metricsPort, 0, 65535),
     brokers: r.custom('KAFKA_BROKERS', parseBrokers(CONSUMER_DEFAULTS.brokers)!, parseBrokers, 'a comma-separated list of host:port'),
@@ -92,12 +84,6 @@ export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
     ticksTopic: topic(r, 'TICKS_TOPIC', CONSUMER_DEFAULTS.ticksTopic),
     predictionsTopic: topic(r, 'PREDICTIONS_TOPIC', CONSUMER_DEFAULTS.predictionsTopic),
     deadLetterTopic: topic(r, 'DEAD_LETTER_TOPIC', CONSUMER_DEFAULTS.deadLetterTopic),
-    modelDir: r.string('MODEL_DIR', CONSUMER_DEFAULTS.modelDir),
-    modelVariant: r.custom('MODEL_VARIANT', CONSUMER_DEFAULTS.modelVariant as Variant, parseVariant, '"ml", "baseline" or an absolute model directory'),
-    modelVariantFile: r.optional('MODEL_VARIANT_FILE'),
-    modelVariantPollMs: r.int('MODEL_VARIANT_POLL_MS', CONSUMER_DEFAULTS.modelVariantPollMs, 100, 600_000),
-    ortIntraOpThreads: r.int('ORT_INTRA_OP_THREADS', CONSUMER_DEFAULTS.ortIntraOpThreads, 1, 64),
-    ortInterOpThreads: r.int('ORT_INTER_OP_THREADS', CONSUMER_DEFAULTS.ortInterOpThreads, 1, 64),
     maxBatchRows: r.int('MAX_BATCH_ROWS', CONSUMER_DEFAULTS.maxBatchRows, 1, 100_000),
     maxOutOfOrderMs: r.int('MAX_OUT_OF_ORDER_MS', CONSUMER_DEFAULTS.maxOutOfOrderMs, 0, 86_400_000),
     sessionTimeoutMs: r.int('KAFKA_SESSION_TIMEOUT_MS', CONSUMER_DEFAULTS.sessionTimeoutMs, 6000, 300_000),
@@ -108,9 +94,6 @@ export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
     lagRefreshMs: r.int('LAG_REFRESH_MS', CONSUMER_DEFAULTS.lagRefreshMs, 100, 600_000),
     maxCrashRestarts: r.int('MAX_CRASH_RESTARTS', CONSUMER_DEFAULTS.maxCrashRestarts, 0, 1000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', CONSUMER_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
-    driftEnabled: r.bool('DRIFT_ENABLED', true),
-    driftWindowSize: r.int('DRIFT_WINDOW_SIZE', CONSUMER_DEFAULTS.driftWindowSize, 30, 1_000_000),
-    driftWindowMaxAgeMs: r.int('DRIFT_WINDOW_MAX_AGE_MS', CONSUMER_DEFAULTS.driftWindowMaxAgeMs, 1000, 7 * 24 * 3_600_000),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.check(cfg.heartbeatIntervalMs * 3 <= cfg.sessionTimeoutMs, `KAFKA_HEARTBEAT_INTERVAL_MS (${cfg.heartbeatIntervalMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${cfg.sessionTimeoutMs})`);

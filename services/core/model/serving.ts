@@ -5,18 +5,9 @@ import { FEATURE_NAMES } from '../features';
 import type { Logger } from '../logger';
 import { readMetadata } from './artifacts';
 import { ModelManager } from './manager';
-import { type Model, type Variant, type VariantLabel, variantLabel } from './model';
+import { type Model, type VariantLabel, variantLabel } from './model';
+import type { ModelServingConfig } from './serving-config';
 import { type VariantFileWatcher, watchVariantFile } from './variant-file';
-
-/** Settings both services read from their environment for the model they serve. */
-export interface ModelServingConfig {
-  readonly modelDir: string;
-  readonly modelVariant: Variant;
-  readonly modelVariantFile: string | undefined;
-  readonly modelVariantPollMs: number;
-  readonly ortIntraOpThreads: number;
-  readonly ortInterOpThreads: number;
-}
 
 /** The model metrics each service's metrics.ts implements under its own names. */
 export interface ModelMetricsSink {
