@@ -1,8 +1,8 @@
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { DriftMonitor } from '../core/drift';
 import { FEATURE_NAMES } from '../core/features';
+import { closeServer, isMetricsRequest, listen, sendMetrics } from '../core/http';
 import type { Logger } from '../core/logger';
 import { readMetadata } from '../core/model/artifacts';
 import type { ModelManager } from '../core/model/manager';
@@ -66,20 +66,6 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 export function createApi(config: ApiConfig, deps: ApiDeps): Api {
@@ -218,16 +204,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   const server = createServer({ keepAliveTimeout: config.keepAliveTimeoutMs, requestTimeout: 30_000 }, app);
   server.headersTimeout = config.keepAliveTimeoutMs + 1000;
   const metricsServer = createServer(async (req, res) => {
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-      try {
-        const body = await metrics.registry.metrics();
-        res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
-      } catch (err) {
-        logger.error({ err }, 'metrics rendering failed');
-        res.writeHead(500).end();
-      }
-      return;
-    }
+    if (isMetricsRequest(req)) return sendMetrics(metrics.registry, res, logger);
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"type":"not_found","message":"metrics are at GET /metrics"}}');
   });
 
@@ -250,7 +227,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       setReady();
       drift?.stop();
       logger.info({ inFlight: requestsInFlight, budgetMs: config.shutdownTimeoutMs }, 'draining');
-      const closed = close(server);
+      const closed = closeServer(server);
       server.closeIdleConnections();
       const drained = requestsInFlight === 0 ? Promise.resolve(true) : new Promise<boolean>((resolve) => (idle = () => resolve(true)));
       const inTime = await Promise.race([drained, new Promise<boolean>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref())]);
@@ -258,7 +235,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       server.closeAllConnections();
       await closed;
       metricsServer.closeAllConnections();
-      await close(metricsServer);
+      await closeServer(metricsServer);
       await serving?.close();
       logger.info('api stopped');
     },

@@ -1,7 +1,7 @@
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { type Admin, type Consumer as KafkaConsumer, type EachBatchPayload, Kafka, type LogEntry, type Message, Partitioners, type Producer, logLevel } from 'kafkajs';
 import type { DriftMonitor } from '../core/drift/monitor';
+import { closeServer, listen, sendMetrics } from '../core/http';
 import type { Logger } from '../core/logger';
 import type { ModelManager } from '../core/model/manager';
 import { variantLabel } from '../core/model/model';
@@ -38,16 +38,6 @@ function kafkaLogger(logger: Logger) {
       const { message, timestamp: _t, logger: _l, ...rest } = log;
       logger[levels[level] ?? 'info']({ kafkajs: namespace, ...rest }, message);
     };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 interface PartitionLag {
@@ -301,14 +291,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     };
     switch (path) {
       case '/metrics':
-        try {
-          const body = await metrics.registry.metrics();
-          res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
-        } catch (err) {
-          logger.error({ err }, 'metrics rendering failed');
-          res.writeHead(500).end();
-        }
-        return;
+        return sendMetrics(metrics.registry, res, logger);
       case '/health': {
         const live = isLive();
         json(live ? 200 : 503, { status: live ? 'ok' : 'stuck', crashed: dead, joined, msSinceProgress: Date.now() - lastAliveMs, sessionTimeoutMs: config.sessionTimeoutMs });
@@ -346,7 +329,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     const inTime = await Promise.race([steps().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref())]);
     if (!inTime) logger.warn({ budgetMs: config.shutdownTimeoutMs }, 'shutdown budget exceeded; closing anyway');
     metricsServer.closeAllConnections();
-    await new Promise<void>((r) => metricsServer.close(() => r()));
+    await closeServer(metricsServer);
     await serving?.close();
     logger.info('consumer stopped');
   }
