@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDefaultMetrics } from '../core/default-metrics';
+import { modelInfoMetric } from '../core/model/info-metric';
 import { FEATURE_NAMES, type FeatureName } from '../core/features';
 import type { Model, VariantLabel } from '../core/model/model';
 import { variantLabel } from '../core/model/model';
@@ -100,7 +101,7 @@ export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<Featu
   const probability = new Histogram({ name: API_METRICS.probability, help: 'Predicted spike probabilities, by variant.', labelNames: ['variant'] as const, buckets: PROBABILITY_BUCKETS, registers: [registry] });
   const loadDuration = new Gauge({ name: API_METRICS.modelLoadDuration, help: 'Time the last load of each model variant took.', labelNames: ['variant'] as const, registers: [registry] });
   const loadFailures = new Counter({ name: API_METRICS.modelLoadFailures, help: 'Model loads that failed, by requested variant.', labelNames: ['variant'] as const, registers: [registry] });
-  const info = new Gauge({ name: API_METRICS.modelInfo, help: 'The model being served (value 1), with its name, version and variant.', labelNames: ['name', 'version', 'variant'] as const, registers: [registry] });
+  const serveModel = modelInfoMetric(registry, API_METRICS.modelInfo);
   const readyGauge = new Gauge({ name: API_METRICS.ready, help: '1 when the API accepts predictions (a model is loaded and it is not draining), else 0.', registers: [registry] });
   const fallbackGauge = new Gauge({ name: API_METRICS.fallback, help: '1 while the baseline is served because the requested ML model failed to load.', registers: [registry] });
   const switches = new Counter({ name: API_METRICS.modelSwitches, help: 'Model switches, by variant before and after.', labelNames: ['from', 'to'] as const, registers: [registry] });
@@ -120,7 +121,6 @@ export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<Featu
   const variantChildren = new Map<VariantLabel, { count: Counter.Internal; inference: Histogram.Internal<string>; probability: Histogram.Internal<string> }>();
   const oodChildren = FEATURE_NAMES.map((f) => ({ range: ood.labels(f, 'range'), zscore: ood.labels(f, 'zscore') }));
   const b = bounds ? FEATURE_NAMES.map((f) => bounds[f]) : undefined;
-  let infoLabels: [string, string, string] | undefined;
   const children = (variant: VariantLabel) => {
     let c = variantChildren.get(variant);
     if (!c) {
@@ -174,11 +174,7 @@ export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<Featu
     },
     modelLoaded: (model, seconds) => loadDuration.labels(variantLabel(model.variant)).set(seconds),
     modelLoadFailed: (variant) => loadFailures.labels(variant).inc(),
-    modelServed(model) {
-      if (infoLabels) info.remove(...infoLabels);
-      infoLabels = [model.name, model.version, variantLabel(model.variant)];
-      info.labels(...infoLabels).set(1);
-    },
+    modelServed: serveModel,
     modelSwitched: (from, to) => switches.labels(from, to).inc(),
     fallback: (active) => fallbackGauge.set(active ? 1 : 0),
     ready: (isReady) => readyGauge.set(isReady ? 1 : 0),

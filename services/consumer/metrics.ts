@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerDefaultMetrics } from '../core/default-metrics';
 import type { Model, VariantLabel } from '../core/model/model';
-import { variantLabel } from '../core/model/model';
+import { modelInfoMetric } from '../core/model/info-metric';
 
 /** Metric names: rules, dashboards, docs and tests import these, never retype them. */
 export const CONSUMER_METRICS = {
@@ -69,9 +70,7 @@ export interface ConsumerMetrics {
 
 export function createConsumerMetrics(groupId: string): ConsumerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // prom-client names these gauges *_total, which promtool rejects; the per-type gauges without the suffix stay.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  registerDefaultMetrics(registry);
   const r = [registry];
 
   const consumed = new Counter({ name: CONSUMER_METRICS.consumed, help: 'Messages fetched from the ticks topic (redeliveries included).', registers: r });
@@ -100,7 +99,7 @@ export function createConsumerMetrics(groupId: string): ConsumerMetrics {
   });
   const readyGauge = new Gauge({ name: CONSUMER_METRICS.ready, help: '1 when the consumer has joined its group with a model loaded and is not stopping, else 0.', registers: r });
   const crashes = new Counter({ name: CONSUMER_METRICS.crashes, help: 'Consumer crashes reported by kafkajs (each is followed by a restart until the limit).', registers: r });
-  const info = new Gauge({ name: CONSUMER_METRICS.modelInfo, help: 'The model being served (value 1), with its name, version and variant.', labelNames: ['name', 'version', 'variant'] as const, registers: r });
+  const serveModel = modelInfoMetric(registry, CONSUMER_METRICS.modelInfo);
   const switches = new Counter({ name: CONSUMER_METRICS.modelSwitches, help: 'Model switches, by variant before and after.', labelNames: ['from', 'to'] as const, registers: r });
   const fallbackGauge = new Gauge({ name: CONSUMER_METRICS.fallback, help: '1 while the baseline is served because the requested ML model failed to load.', registers: r });
 
@@ -115,7 +114,6 @@ export function createConsumerMetrics(groupId: string): ConsumerMetrics {
   for (const c of dlqChildren.values()) c.inc(0);
   const variantChildren = new Map<VariantLabel, { count: Counter.Internal; inference: Histogram.Internal<string> }>();
   const lagChildren = new Map<string, Gauge.Internal<string>>();
-  let infoLabels: [string, string, string] | undefined;
 
   return {
     registry,
@@ -160,11 +158,7 @@ export function createConsumerMetrics(groupId: string): ConsumerMetrics {
     },
     ready: (ok) => readyGauge.set(ok ? 1 : 0),
     crashed: () => crashes.inc(),
-    modelServed(model) {
-      if (infoLabels) info.remove(...infoLabels);
-      infoLabels = [model.name, model.version, variantLabel(model.variant)];
-      info.labels(...infoLabels).set(1);
-    },
+    modelServed: serveModel,
     modelSwitched: (from, to) => switches.labels(from, to).inc(),
     fallback: (active) => fallbackGauge.set(active ? 1 : 0),
   };
