@@ -4,7 +4,7 @@ import type { DriftMonitor } from '../core/drift';
 import { FEATURE_NAMES } from '../core/features';
 import { closeServer, isMetricsRequest, listen, sendMetrics } from '../core/http';
 import type { Logger } from '../core/logger';
-import { readMetadata } from '../core/model/artifacts';
+import { tryReadMetadata } from '../core/model/artifacts';
 import type { ModelManager } from '../core/model/manager';
 import { InferenceError, type Model, variantLabel } from '../core/model/model';
 import { type ModelServing, createModelDrift, startModelServing } from '../core/model/serving';
@@ -70,17 +70,11 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   const { logger } = deps;
-  const metadata = (() => {
-    try {
-      return readMetadata(config.modelDir);
-    } catch {
-      return undefined; // the model manager reports the problem and falls back
-    }
-  })();
+  const metadata = tryReadMetadata(config.modelDir);
   const metrics: ApiMetrics = createApiMetrics(config.metricsEnabled, metadata?.featureStats);
   const drift: DriftMonitor | undefined =
     config.driftEnabled && config.metricsEnabled
-      ? createModelDrift({ modelDir: config.modelDir, registry: metrics.registry, prefix: 'volwatch_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger })
+      ? createModelDrift({ referenceProfile: metadata?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger })
       : undefined;
   const version = appVersion();
   let serving: ModelServing | undefined;

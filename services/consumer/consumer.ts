@@ -3,6 +3,7 @@ import { type Admin, type Consumer as KafkaConsumer, type EachBatchPayload, Kafk
 import type { DriftMonitor } from '../core/drift/monitor';
 import { closeServer, listen, sendMetrics } from '../core/http';
 import type { Logger } from '../core/logger';
+import { tryReadMetadata } from '../core/model/artifacts';
 import type { ModelManager } from '../core/model/manager';
 import { variantLabel } from '../core/model/model';
 import { type ModelServing, createModelDrift, startModelServing } from '../core/model/serving';
@@ -342,7 +343,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
       serving = await startModelServing(config, logger, metrics);
       manager = serving.manager;
       if (config.driftEnabled) {
-        drift = createModelDrift({ modelDir: config.modelDir, registry: metrics.registry, prefix: 'volwatch_consumer_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger });
+        drift = createModelDrift({ referenceProfile: tryReadMetadata(config.modelDir)?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_consumer_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger });
         drift.start();
       }
 

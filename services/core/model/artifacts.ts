@@ -106,6 +106,15 @@ export function readMetadata(dir: string): ModelMetadata {
   return m as ModelMetadata;
 }
 
+/** The metadata, or undefined when it is unusable (the model manager reports that and falls back). */
+export function tryReadMetadata(dir: string): ModelMetadata | undefined {
+  try {
+    return readMetadata(dir);
+  } catch {
+    return undefined;
+  }
+}
+
 export function readBaseline(dir: string): BaselineArtifact {
   const path = join(dir, ARTIFACT_FILES.baseline);
   const b = readJson(path) as Partial<BaselineArtifact>;

@@ -3,7 +3,6 @@ import { type DriftMonitor, createDriftMonitor } from '../drift/monitor';
 import { parseReferenceProfile } from '../drift/profile';
 import { FEATURE_NAMES } from '../features';
 import type { Logger } from '../logger';
-import { readMetadata } from './artifacts';
 import { ModelManager } from './manager';
 import { type Model, type VariantLabel, variantLabel } from './model';
 import type { ModelServingConfig } from './serving-config';
@@ -62,7 +61,8 @@ export async function startModelServing(config: ModelServingConfig, logger: Logg
 }
 
 export interface ModelDriftOptions {
-  readonly modelDir: string;
+  /** `metadata.referenceProfile` of the served model's directory (undefined for old models). */
+  readonly referenceProfile: unknown;
   readonly registry: Registry;
   /** Metric name prefix: `volwatch_` (API) or `volwatch_consumer_` (consumer). */
   readonly prefix: string;
@@ -78,7 +78,7 @@ export interface ModelDriftOptions {
 export function createModelDrift(o: ModelDriftOptions): DriftMonitor {
   let profile;
   try {
-    profile = parseReferenceProfile(readMetadata(o.modelDir).referenceProfile);
+    profile = parseReferenceProfile(o.referenceProfile);
   } catch (err) {
     o.logger.warn({ err }, 'the model has no usable drift reference profile; drift scores are off');
   }
