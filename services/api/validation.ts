@@ -2,7 +2,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../core/features';
 import { type FieldError, ValidationError } from './errors';
 
-/** JSON Schema of one feature row; also published in docs/api.md. */
+/** JSON Schema of one feature row (docs/api.md lists the same features in the same order). */
 export const FEATURE_ROW_SCHEMA = {
   type: 'object',
   properties: Object.fromEntries(FEATURE_NAMES.map((n) => [n, { type: 'number' }])),
