@@ -1,5 +1,5 @@
 import { FEATURE_COUNT } from '../core/features';
-import type { Model } from '../core/model/model';
+import { type Model, ModelOutputError, firstInvalidProbability } from '../core/model/model';
 
 interface Pending {
   readonly input: Float32Array;
@@ -14,6 +14,10 @@ interface Pending {
  * cost per run (~12 µs here) then is paid once per turn instead of once per request.
  * Requests are grouped by the model object they started with, so a hot switch never
  * moves a request to another model, and a batch never exceeds `maxRows`.
+ *
+ * A request never fails because of another one in its batch: a row the model cannot
+ * score (non-finite output) fails only its own request, and when a shared call fails
+ * as a whole, each request is run again on its own.
  */
 export class InferenceBatcher {
   private readonly queues = new Map<Model, Pending[]>();
@@ -65,17 +69,22 @@ export class InferenceBatcher {
         offset += p.rows * FEATURE_COUNT;
       }
     }
+    let out: Float32Array | Float64Array;
     try {
       const started = process.hrtime.bigint();
-      const out = await model.predict(input, rows);
+      out = await model.predict(input, rows);
       this.onRun(model, Number(process.hrtime.bigint() - started) / 1e9, rows);
-      let row = 0;
-      for (const p of batch) {
-        p.resolve(batch.length === 1 ? out : out.subarray(row, row + p.rows));
-        row += p.rows;
-      }
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      if (batch.length === 1) batch[0]!.reject(err);
+      else for (const p of batch) void this.run(model, [p], p.rows);
+      return;
+    }
+    let row = 0;
+    for (const p of batch) {
+      const bad = firstInvalidProbability(out, row, row + p.rows);
+      if (bad >= 0) p.reject(new ModelOutputError(bad - row, out[bad]!));
+      else p.resolve(batch.length === 1 ? out : out.subarray(row, row + p.rows));
+      row += p.rows;
     }
   }
 }

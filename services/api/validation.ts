@@ -1,4 +1,5 @@
 import Ajv, { type ErrorObject } from 'ajv';
+import { featureValueProblem } from '../core/feature-domain';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../core/features';
 import { type FieldError, ValidationError } from './errors';
 
@@ -35,7 +36,9 @@ export interface ParsedRows {
 
 /**
  * Accepts `{"features": {...}}` (one row) or `{"instances": [{...}, ...]}` (a batch
- * of 1..maxRows rows). Reports every bad field, up to MAX_DETAILS, in one error.
+ * of 1..maxRows rows). Every value must lie in its feature's domain
+ * (services/core/feature-domain.ts), which also keeps it finite as a float32.
+ * Reports every bad field, up to MAX_DETAILS, in one error.
  */
 export function parsePredictBody(body: unknown, maxRows: number): ParsedRows {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -69,9 +72,15 @@ export function parsePredictBody(body: unknown, maxRows: number): ParsedRows {
       details.push({ field: prefix(i), message: 'must be an object of feature values' });
     } else if (!validateRow(row)) {
       for (const e of validateRow.errors ?? []) details.push(describe(prefix(i), row as Record<string, unknown>, e));
-    } else if (details.length === 0) {
+    } else {
       const r = row as unknown as Record<string, number>;
-      for (let j = 0; j < FEATURE_COUNT; j++) input[i * FEATURE_COUNT + j] = r[FEATURE_NAMES[j]!]!;
+      for (let j = 0; j < FEATURE_COUNT; j++) {
+        const name = FEATURE_NAMES[j]!;
+        const v = r[name]!;
+        const problem = featureValueProblem(j, v);
+        if (problem) details.push({ field: `${prefix(i)}.${name}`, message: problem });
+        else input[i * FEATURE_COUNT + j] = v;
+      }
     }
     if (details.length >= MAX_DETAILS) break;
   }

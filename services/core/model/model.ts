@@ -35,3 +35,26 @@ export interface Model {
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';
 }
+
+/**
+ * The model returned something that is not a probability (NaN, ±Infinity, outside
+ * [0, 1]) for a row: an inference failure of that request only. Never observed by a
+ * metric (prom-client's Histogram.observe throws on NaN) and never served.
+ */
+export class ModelOutputError extends InferenceError {
+  constructor(
+    readonly row: number,
+    readonly value: number,
+  ) {
+    super(`model returned ${value} for row ${row}; a probability must be a number in [0, 1]`);
+  }
+}
+
+/** Index of the first value in out[from, to) that is not a probability, or -1. */
+export function firstInvalidProbability(out: ArrayLike<number>, from = 0, to = out.length): number {
+  for (let i = from; i < to; i++) {
+    const p = out[i]!;
+    if (!(p >= 0 && p <= 1)) return i;
+  }
+  return -1;
+}

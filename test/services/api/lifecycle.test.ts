@@ -34,7 +34,8 @@ describe('hot model switch', () => {
     const dir = copyArtifacts();
     const variantFile = join(dir, 'variant');
     writeFileSync(variantFile, 'ml\n');
-    const srv = await startApi({ MODEL_DIR: dir, MODEL_VARIANT_FILE: variantFile, MODEL_VARIANT_POLL_MS: '100' });
+    // A generous deadline: this is about switching, and a busy CI machine must not turn it into 504s.
+    const srv = await startApi({ MODEL_DIR: dir, MODEL_VARIANT_FILE: variantFile, MODEL_VARIANT_POLL_MS: '100', INFERENCE_TIMEOUT_MS: '10000' });
     try {
       const seen = new Map<string, number>();
       let failures = 0;

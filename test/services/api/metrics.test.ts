@@ -53,7 +53,8 @@ describe('metrics endpoint', () => {
   it('counts out-of-distribution feature values per feature and reason', async () => {
     const before = await scrape(srv.metricsUrl);
     const series = `${API_METRICS.outOfDistribution}{feature="spread_bps",reason="range"}`;
-    await postJson(`${srv.url}/predict`, { features: { ...validRow(), spread_bps: 1e6 } });
+    // 1000 bps: far outside training (max ~10 bps) but a real spread, so it is scored and counted.
+    expect((await postJson(`${srv.url}/predict`, { features: { ...validRow(), spread_bps: 1000 } })).status).toBe(200);
     const after = await scrape(srv.metricsUrl);
     expect(sample(after, series)! - sample(before, series)!).toBe(1);
     expect(sample(after, `${API_METRICS.outOfDistribution}{feature="spread_bps",reason="zscore"}`)).toBeGreaterThanOrEqual(1);
@@ -96,7 +97,8 @@ describe('online drift', () => {
       const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
       for (let i = 0; i < 20; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
       let text = '';
-      for (let i = 0; i < 50 && !/^volwatch_drift_share /m.test(text); i++) {
+      // Wait for a whole cycle: the gauges are written feature by feature, one slice per event-loop turn.
+      for (let i = 0; i < 100 && !(sample(text, 'volwatch_drift_last_computed_timestamp_seconds')! > 0); i++) {
         await new Promise((r) => setTimeout(r, 100));
         text = await scrape(api.metricsUrl);
       }
