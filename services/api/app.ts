@@ -22,7 +22,7 @@ import {
 } from './errors';
 import { type ApiMetrics, type RouteLabel, UNMATCHED_ROUTE, createApiMetrics } from './metrics';
 import { InferenceBatcher } from './batcher';
-import { ClientAbortedError, readJsonBody } from './body';
+import { ClientAbortedError, discardBody, readJsonBody } from './body';
 import { parsePredictBody } from './validation';
 
 export interface Api {
@@ -85,6 +85,8 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   let requestsInFlight = 0;
   let idle: (() => void) | undefined;
 
+  const bodyLimits = { maxBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs, idleTimeoutMs: config.bodyIdleTimeoutMs };
+
   const isReady = (): boolean => manager !== undefined && !draining;
   const setReady = (): void => metrics.ready(isReady());
 
@@ -146,7 +148,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     res.locals.predictSlot = true;
     let parsed;
     try {
-      parsed = parsePredictBody(await readJsonBody(req, config.bodyLimitBytes), config.maxBatchRows);
+      parsed = parsePredictBody(await readJsonBody(req, bodyLimits), config.maxBatchRows);
     } catch (err) {
       return next(err);
     }
@@ -180,7 +182,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   app.use((req, _res, next) => next(new NotFoundError(req.method)));
 
   // Express recognises error handlers by their four parameters.
-  app.use((err: unknown, _req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
     if (err instanceof ClientAbortedError) return; // nobody left to answer; recorded as 499
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
@@ -193,10 +195,22 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     // The rest of an oversized body is never read: close rather than parse it as the next request.
     if (apiError instanceof PayloadTooLargeError) res.setHeader('Connection', 'close');
     res.status(apiError.status).set(apiError.headers).json(apiError.toJSON());
+    if (res.getHeader('Connection') !== 'close') discardBody(req, bodyLimits);
   });
 
-  const server = createServer({ keepAliveTimeout: config.keepAliveTimeoutMs, requestTimeout: 30_000 }, app);
-  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+  // Node measures both timeouts from a request's first byte (an idle kept-alive connection is
+  // not timed by them) and checks them every connectionsCheckingInterval: 1 s, not the
+  // default 30 s. The /predict body has its own, tighter limits (body.ts); requestTimeout is
+  // the backstop for bodies nobody reads.
+  const server = createServer(
+    {
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs + 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    app,
+  );
   const metricsServer = createServer(async (req, res) => {
     if (isMetricsRequest(req)) return sendMetrics(metrics.registry, res, logger);
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"type":"not_found","message":"metrics are at GET /metrics"}}');

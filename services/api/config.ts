@@ -10,6 +10,9 @@ export interface ApiConfig extends ModelServingConfig {
   readonly inferenceTimeoutMs: number;
   readonly maxBatchRows: number;
   readonly bodyLimitBytes: number;
+  readonly bodyTimeoutMs: number;
+  readonly bodyIdleTimeoutMs: number;
+  readonly headersTimeoutMs: number;
   readonly maxInFlight: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
@@ -29,6 +32,12 @@ export const API_DEFAULTS = {
   inferenceTimeoutMs: 250,
   maxBatchRows: 256,
   bodyLimitBytes: 262_144,
+  // A /predict body holds one of MAX_IN_FLIGHT slots while it arrives: a slow sender must
+  // lose it in seconds. 256 KiB in 5 s needs 52 KB/s; 2 s covers a lost segment's
+  // retransmission on a fresh connection (initial RTO 1 s).
+  bodyTimeoutMs: 5_000,
+  bodyIdleTimeoutMs: 2_000,
+  headersTimeoutMs: 10_000,
   maxInFlight: 128,
   // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable).
   keepAliveTimeoutMs: 75_000,
@@ -50,12 +59,16 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     inferenceTimeoutMs: r.int('INFERENCE_TIMEOUT_MS', API_DEFAULTS.inferenceTimeoutMs, 1, 60_000),
     maxBatchRows: r.int('MAX_BATCH_ROWS', API_DEFAULTS.maxBatchRows, 1, 10_000),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', API_DEFAULTS.bodyLimitBytes, 1024, 64 * 1024 * 1024),
+    bodyTimeoutMs: r.int('BODY_TIMEOUT_MS', API_DEFAULTS.bodyTimeoutMs, 100, 600_000),
+    bodyIdleTimeoutMs: r.int('BODY_IDLE_TIMEOUT_MS', API_DEFAULTS.bodyIdleTimeoutMs, 100, 600_000),
+    headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', API_DEFAULTS.headersTimeoutMs, 100, 600_000),
     maxInFlight: r.int('MAX_IN_FLIGHT', API_DEFAULTS.maxInFlight, 1, 100_000),
     keepAliveTimeoutMs: r.int('KEEP_ALIVE_TIMEOUT_MS', API_DEFAULTS.keepAliveTimeoutMs, 1000, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', API_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.check(cfg.port === 0 || cfg.port !== cfg.metricsPort, `PORT and METRICS_PORT must differ (both ${cfg.port})`);
+  r.check(cfg.bodyIdleTimeoutMs <= cfg.bodyTimeoutMs, `BODY_IDLE_TIMEOUT_MS (${cfg.bodyIdleTimeoutMs}) must not exceed BODY_TIMEOUT_MS (${cfg.bodyTimeoutMs})`);
   r.finish();
   return cfg;
 }

@@ -47,6 +47,13 @@ export class PayloadTooLargeError extends ApiError {
   }
 }
 
+/** The body did not arrive in time; the connection is closed after the answer, so the rest is never read. */
+export class RequestTimeoutError extends ApiError {
+  constructor(detail: string) {
+    super(408, 'request_timeout', `request body too slow: ${detail}`, [], { Connection: 'close' });
+  }
+}
+
 export class NotFoundError extends ApiError {
   constructor(method: string) {
     super(404, 'not_found', `no route for ${method} on this path; see GET /version and POST /predict`);

@@ -33,6 +33,7 @@ export type ErrorType =
   | 'unsupported_media_type'
   | 'validation'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'not_found'
   | 'method_not_allowed'
   | 'overloaded'
