@@ -1,15 +1,16 @@
 # syntax=docker/dockerfile:1.7
 # One image for the API, the consumer and the producer.
-#   docker build -t ghcr.io/volwatch/volwatch:0.1.0 .
+#   docker build --build-arg NODE_VERSION="$(cat .node-version)" -t ghcr.io/volwatch/volwatch:0.1.0 .
 #   docker run --rm ghcr.io/volwatch/volwatch:0.1.0 api|consumer|producer [producer flags]
 # Kubernetes runs `node dist/services/<service>/main.js` directly (see cdk8s/).
-ARG NODE_VERSION=20.20.2
+# The Node version is pinned once, in .node-version; there is no default here so that an
+# image can never be built on another one by accident (scripts/kind-up.sh passes it).
+ARG NODE_VERSION
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
-# npm install honours the lock; see .ci/run for why not npm ci.
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY services ./services
 # onnxruntime-node ships binaries for every OS and CPU (~290 MB); keep this platform's (~70 MB).
@@ -22,7 +23,7 @@ RUN npm run build \
  && find node_modules/onnxruntime-node/bin/napi-v*/linux -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} + \
  && test -f "$(echo node_modules/onnxruntime-node/bin/napi-v*/linux/"$arch"/onnxruntime_binding.node)"
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # UID/GID 10001: above every distribution's system and login ranges; cdk8s/ runs pods as this user.

@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/kafka-local.sh [--dry-run] <start|stop|restart|status>
+Usage: scripts/kafka-local.sh [--dry-run] <start|stop|restart|status|fetch>
 
   start     resolve the Kafka jars (first run only), format storage (first run
             only), start the broker and wait until it serves clients; prints
@@ -14,6 +14,7 @@ Usage: scripts/kafka-local.sh [--dry-run] <start|stop|restart|status>
   stop      stop the broker (SIGTERM, then SIGKILL after KAFKA_STOP_TIMEOUT s).
   restart   stop, then start with the same data directory.
   status    exit 0 when the broker accepts connections, 3 when it does not.
+  fetch     only resolve the Kafka jars into the cache (what start does first).
   --dry-run print the commands that would run, change nothing.
 
 Environment:
@@ -47,14 +48,14 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage; exit 0 ;;
-    start | stop | restart | status)
+    start | stop | restart | status | fetch)
       [[ -z "$COMMAND" ]] || die "only one command may be given (got '$COMMAND' and '$arg')"
       COMMAND="$arg"
       ;;
     *) die "unknown argument '$arg' (run with --help for usage)" ;;
   esac
 done
-[[ -n "$COMMAND" ]] || die "missing command: expected start, stop, restart or status (run with --help for usage)"
+[[ -n "$COMMAND" ]] || die "missing command: expected start, stop, restart, status or fetch (run with --help for usage)"
 
 KAFKA_VERSION="$(tr -d '[:space:]' <"$KAFKA_DIR/VERSION")"
 [[ "$KAFKA_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "scripts/kafka/VERSION must hold a version like 3.9.2, got '$KAFKA_VERSION'"
@@ -390,4 +391,5 @@ case "$COMMAND" in
   stop) take_lock; stop_broker ;;
   restart) take_lock; find_java; stop_broker; start_broker ;;
   status) status_broker ;;
+  fetch) ensure_libs ;;
 esac

@@ -5,6 +5,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/node-runtime.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node-runtime.sh"
 
 usage() {
   cat <<USAGE
@@ -100,7 +102,7 @@ run helm upgrade --install "$RELEASE_NAME" "$CHART_REPO_NAME/$CHART_NAME" --vers
 
 log "4/7 image $IMAGE"
 if ((BUILD)); then
-  run docker build --tag "$IMAGE" "$VOLWATCH_ROOT"
+  run docker build --tag "$IMAGE" --build-arg NODE_VERSION="$(node_runtime_pin)" "$VOLWATCH_ROOT"
 fi
 run kind load docker-image "$IMAGE" --name "$CLUSTER"
 

@@ -2,6 +2,7 @@
 # `npm start`: the whole system on one machine — a Kafka broker, the prediction API,
 # the stream consumer, a producer streaming simulated ticks and, when Debian's
 # `prometheus` is installed, a Prometheus scraping both services with our rules.
+# It first installs what it needs (scripts/lib/setup.sh, needs_start).
 # Ctrl-C stops everything. Logs and state live in .work/local/.
 #
 #   scripts/run-local.sh [--dry-run] [--rate TICKS_PER_SECOND]
@@ -9,6 +10,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 cd "$VOLWATCH_ROOT"
 
 RATE=50
@@ -21,7 +24,7 @@ while (($#)); do
       shift
       ;;
     -h | --help)
-      sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -29,7 +32,7 @@ while (($#)); do
   shift
 done
 
-need_tools node npm java mvn
+setup_command start
 WORK="$VOLWATCH_ROOT/.work/local"
 VARIANT_FILE="$WORK/model-variant"
 PIDS=()
@@ -71,7 +74,6 @@ wait_http() {
   die "$url did not answer; see the logs in .work/local/"
 }
 
-[[ -d node_modules ]] || run npm install --no-audit --no-fund
 run mkdir -p "$WORK"
 is_dry_run || [[ -f "$VARIANT_FILE" ]] || echo ml >"$VARIANT_FILE"
 trap cleanup EXIT

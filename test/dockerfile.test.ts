@@ -8,12 +8,18 @@ const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const dockerignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
 
 describe('Dockerfile', () => {
-  test('is multi-stage on pinned slim Node images, never latest', () => {
+  test('is multi-stage on Debian trixie slim Node images of the version .node-version pins, never latest', () => {
     const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
     expect(froms.map((m) => m[2])).toEqual(['build', 'runtime']);
-    const nodeVersion = /^ARG NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(dockerfile)?.[1];
-    expect(nodeVersion).toMatch(/^20\./);
-    for (const m of froms) expect(m[1]).toBe('node:${NODE_VERSION}-bookworm-slim');
+    for (const m of froms) expect(m[1]).toBe('node:${NODE_VERSION}-trixie-slim');
+    // No default: the version comes from .node-version (scripts/kind-up.sh passes it), so it is pinned once.
+    expect(dockerfile).toMatch(/^ARG NODE_VERSION$/m);
+    expect(dockerfile).toContain('--build-arg NODE_VERSION="$(cat .node-version)"');
+  });
+
+  test('installs exactly the locked packages', () => {
+    expect(dockerfile).toMatch(/^RUN npm ci --no-audit --no-fund$/m);
+    expect(dockerfile).not.toMatch(/npm install/);
   });
 
   test('runs as the non-root UID the manifests declare', () => {
@@ -39,6 +45,6 @@ describe('Dockerfile', () => {
 
   test('.dockerignore keeps local state out of the build context but not the sources the build needs', () => {
     for (const ignored of ['node_modules', '.git', 'dist', '.work']) expect(dockerignore).toContain(ignored);
-    for (const needed of ['services', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.npmrc']) expect(dockerignore).not.toContain(needed);
+    for (const needed of ['services', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.npmrc', '.node-version']) expect(dockerignore).not.toContain(needed);
   });
 });

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared helpers for volwatch scripts. Source it, parse your flags (set DRY_RUN=1
-# for --dry-run), then use:
+# Shared helpers for volwatch scripts. Source it, parse your flags with parse_args,
+# then use:
+#   parse_args SPEC ARGS...  the scripts' one argument loop (see below)
 #   run CMD...           print CMD (dry run) or execute it
 #   need_tools T...      fail naming every missing tool (dry run: warn only)
 #   log / warn / die     messages on stderr
@@ -16,6 +17,46 @@ die() {
 }
 
 is_dry_run() { [[ "$DRY_RUN" == 1 ]]; }
+
+# parse_args SPEC ARGS...: --dry-run sets DRY_RUN=1; -h/--help prints the script's usage
+# (its `usage` function) and exits 0; SPEC declares the script's own flags, space-separated:
+#   --flag=VAR      takes a value, stored in VAR           (--name=CLUSTER)
+#   --flag:VAR=V    takes no value, sets VAR to V          (--skip-build:BUILD=0)
+# Anything else prints the usage on stderr and stops with a sentence naming the argument.
+parse_args() {
+  local spec=" $1 " arg decl
+  shift
+  while (($#)); do
+    arg="$1"
+    case "$arg" in
+      --dry-run) DRY_RUN=1 ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      --*)
+        if [[ "$spec" == *" $arg="* ]]; then
+          decl="${spec#* "$arg"=}"
+          [[ $# -ge 2 ]] || die "$arg needs a value"
+          printf -v "${decl%% *}" '%s' "$2"
+          shift
+        elif [[ "$spec" == *" $arg:"* ]]; then
+          decl="${spec#* "$arg":}"
+          decl="${decl%% *}"
+          printf -v "${decl%%=*}" '%s' "${decl#*=}"
+        else
+          usage >&2
+          die "unknown argument: $arg"
+        fi
+        ;;
+      *)
+        usage >&2
+        die "unknown argument: $arg"
+        ;;
+    esac
+    shift
+  done
+}
 
 # Prints a command the way a user could paste it: arguments shell-quoted only when needed.
 print_cmd() {
