@@ -25,9 +25,22 @@ export const WINDOW_MS = 60_000;
 
 const RET_LOOKBACKS_MS = [1_000, 5_000, 30_000, 60_000] as const;
 
+/** Above these, the window's running sums are rebased so a huge value once seen cannot eat their precision. */
+const REBASE_VOLUME = 1e9;
+const REBASE_SQUARED_RETURNS = 1e3;
+/** Columns of the window's one buffer, interleaved per tick. */
+const T = 0;
+const LOGP = 1;
+/** Prefix sum of squared tick-to-tick log returns, inclusive. */
+const CSQ = 2;
+/** Prefix sum of trade sizes, inclusive. */
+const CVOL = 3;
+const STRIDE = 4;
+
 /**
  * Rolling per-product window of ticks with prefix sums, so each feature costs
  * O(log n) (a binary search for the lookback cut) and each push amortized O(1).
+ * One interleaved buffer per window keeps an idle product at about half a kilobyte.
  *
  * Ticks must arrive in event-time order; a tick older than the newest one is
  * clamped to the newest time (the consumer dead-letters anything further out of
@@ -35,12 +48,7 @@ const RET_LOOKBACKS_MS = [1_000, 5_000, 30_000, 60_000] as const;
  */
 export class TickWindow {
   private cap: number;
-  private t: Float64Array;
-  private logp: Float64Array;
-  /** Prefix sum of squared tick-to-tick log returns, inclusive. */
-  private csq: Float64Array;
-  /** Prefix sum of trade sizes, inclusive. */
-  private cvol: Float64Array;
+  private b: Float64Array;
   private head = 0;
   private tail = 0;
   /** Prefix sums just before `head` (the part already evicted). */
@@ -48,12 +56,9 @@ export class TickWindow {
   private baseVol = 0;
   private lastSpreadBps = 0;
 
-  constructor(initialCapacity = 256) {
-    this.cap = initialCapacity;
-    this.t = new Float64Array(initialCapacity);
-    this.logp = new Float64Array(initialCapacity);
-    this.csq = new Float64Array(initialCapacity);
-    this.cvol = new Float64Array(initialCapacity);
+  constructor(initialCapacity = 16) {
+    this.cap = Math.max(2, initialCapacity);
+    this.b = new Float64Array(this.cap * STRIDE);
   }
 
   get size(): number {
@@ -61,25 +66,35 @@ export class TickWindow {
   }
 
   get lastTimeMs(): number {
-    return this.tail > this.head ? this.t[this.tail - 1]! : -Infinity;
+    return this.tail > this.head ? this.b[(this.tail - 1) * STRIDE + T]! : -Infinity;
+  }
+
+  /**
+   * True once the window spans its whole lookback: it holds a tick at or before
+   * WINDOW_MS before the newest one. Training and the drift report drop rows
+   * before that point; the consumer flags them.
+   */
+  get complete(): boolean {
+    return this.tail > this.head && this.b[this.head * STRIDE + T]! <= this.b[(this.tail - 1) * STRIDE + T]! - WINDOW_MS;
   }
 
   push(tick: Tick): void {
     const time = Math.max(tick.timeMs, this.lastTimeMs);
     const lp = Math.log(tick.price);
     if (this.tail === this.cap) this.makeRoom();
-    const i = this.tail;
-    if (i > this.head) {
-      const r = lp - this.logp[i - 1]!;
-      this.csq[i] = this.csq[i - 1]! + r * r;
-      this.cvol[i] = this.cvol[i - 1]! + tick.lastSize;
+    const b = this.b;
+    const i = this.tail * STRIDE;
+    if (this.tail > this.head) {
+      const r = lp - b[i - STRIDE + LOGP]!;
+      b[i + CSQ] = b[i - STRIDE + CSQ]! + r * r;
+      b[i + CVOL] = b[i - STRIDE + CVOL]! + tick.lastSize;
     } else {
-      this.csq[i] = this.baseSq;
-      this.cvol[i] = this.baseVol + tick.lastSize;
+      b[i + CSQ] = this.baseSq;
+      b[i + CVOL] = this.baseVol + tick.lastSize;
     }
-    this.t[i] = time;
-    this.logp[i] = lp;
-    this.tail = i + 1;
+    b[i + T] = time;
+    b[i + LOGP] = lp;
+    this.tail++;
     const mid = (tick.bestBid + tick.bestAsk) / 2;
     this.lastSpreadBps = ((tick.bestAsk - tick.bestBid) / mid) * 1e4;
     this.evict(time - WINDOW_MS);
@@ -87,9 +102,10 @@ export class TickWindow {
 
   /** Keeps exactly one tick at or before `cutoff` as the reference for the longest return. */
   private evict(cutoff: number): void {
-    while (this.head + 1 < this.tail && this.t[this.head + 1]! <= cutoff) {
-      this.baseSq = this.csq[this.head]!;
-      this.baseVol = this.cvol[this.head]!;
+    const b = this.b;
+    while (this.head + 1 < this.tail && b[(this.head + 1) * STRIDE + T]! <= cutoff) {
+      this.baseSq = b[this.head * STRIDE + CSQ]!;
+      this.baseVol = b[this.head * STRIDE + CVOL]!;
       this.head++;
     }
   }
@@ -97,31 +113,38 @@ export class TickWindow {
   private makeRoom(): void {
     const live = this.tail - this.head;
     if (live * 2 > this.cap) {
-      const grow = (a: Float64Array): Float64Array => {
-        const b = new Float64Array(this.cap * 2);
-        b.set(a.subarray(this.head, this.tail));
-        return b;
-      };
-      this.t = grow(this.t);
-      this.logp = grow(this.logp);
-      this.csq = grow(this.csq);
-      this.cvol = grow(this.cvol);
+      const grown = new Float64Array(this.cap * 2 * STRIDE);
+      grown.set(this.b.subarray(this.head * STRIDE, this.tail * STRIDE));
+      this.b = grown;
       this.cap *= 2;
     } else {
-      for (const a of [this.t, this.logp, this.csq, this.cvol]) a.copyWithin(0, this.head, this.tail);
+      this.b.copyWithin(0, this.head * STRIDE, this.tail * STRIDE);
     }
     this.tail = live;
     this.head = 0;
+    if (this.baseVol > REBASE_VOLUME || this.baseSq > REBASE_SQUARED_RETURNS) this.rebase();
+  }
+
+  /** Subtracts the evicted part from every running sum; differences stay the same. */
+  private rebase(): void {
+    const b = this.b;
+    for (let i = this.head; i < this.tail; i++) {
+      b[i * STRIDE + CSQ] = b[i * STRIDE + CSQ]! - this.baseSq;
+      b[i * STRIDE + CVOL] = b[i * STRIDE + CVOL]! - this.baseVol;
+    }
+    this.baseSq = 0;
+    this.baseVol = 0;
   }
 
   /** Index of the last tick with time <= x, or head when every tick is newer. */
   private lastAtOrBefore(x: number): number {
+    const b = this.b;
     let lo = this.head;
     let hi = this.tail - 1;
-    if (this.t[lo]! > x) return lo;
+    if (b[lo * STRIDE + T]! > x) return lo;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.t[mid]! <= x) lo = mid;
+      if (b[mid * STRIDE + T]! <= x) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -136,28 +159,31 @@ export class TickWindow {
       out.fill(0);
       return out;
     }
+    const b = this.b;
     const last = this.tail - 1;
-    const now = this.t[last]!;
-    const lp = this.logp[last]!;
+    const now = b[last * STRIDE + T]!;
+    const lp = b[last * STRIDE + LOGP]!;
     for (let k = 0; k < RET_LOOKBACKS_MS.length; k++) {
-      out[k] = lp - this.logp[this.lastAtOrBefore(now - RET_LOOKBACKS_MS[k]!)]!;
+      out[k] = lp - b[this.lastAtOrBefore(now - RET_LOOKBACKS_MS[k]!) * STRIDE + LOGP]!;
     }
     // Returns strictly inside the lookback: those of ticks after the reference tick.
     const ref30 = this.lastAtOrBefore(now - 30_000);
     const ref60 = this.lastAtOrBefore(now - 60_000);
-    out[4] = Math.sqrt(Math.max(0, this.csq[last]! - this.csq[ref30]!));
-    out[5] = Math.sqrt(Math.max(0, this.csq[last]! - this.csq[ref60]!));
+    const csqLast = b[last * STRIDE + CSQ]!;
+    out[4] = Math.sqrt(Math.max(0, csqLast - b[ref30 * STRIDE + CSQ]!));
+    out[5] = Math.sqrt(Math.max(0, csqLast - b[ref60 * STRIDE + CSQ]!));
     out[6] = this.lastSpreadBps;
-    const ticks30 = last - ref30 + (this.t[ref30]! > now - 30_000 ? 1 : 0);
+    const refInside30 = b[ref30 * STRIDE + T]! > now - 30_000;
+    const ticks30 = last - ref30 + (refInside30 ? 1 : 0);
     out[7] = ticks30 / 30;
-    const refInside = this.t[ref30]! > now - 30_000 ? this.volAt(ref30) : 0;
-    out[8] = Math.log1p(Math.max(0, this.cvol[last]! - this.cvol[ref30]! + refInside));
+    const refInside = refInside30 ? this.volAt(ref30) : 0;
+    out[8] = Math.log1p(Math.max(0, b[last * STRIDE + CVOL]! - b[ref30 * STRIDE + CVOL]! + refInside));
     return out;
   }
 
   /** Size of the trade at index i. */
   private volAt(i: number): number {
-    return i > this.head ? this.cvol[i]! - this.cvol[i - 1]! : this.cvol[i]! - this.baseVol;
+    return i > this.head ? this.b[i * STRIDE + CVOL]! - this.b[(i - 1) * STRIDE + CVOL]! : this.b[i * STRIDE + CVOL]! - this.baseVol;
   }
 }
 

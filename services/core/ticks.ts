@@ -40,18 +40,36 @@ export class TickSchemaError extends Error {
 
 const PRODUCT_RE = /^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/;
 
-function num(o: Record<string, unknown>, field: string, positive: boolean): number {
+/**
+ * The values a tick may carry. Wider than any real market (a price of 1e-12 to
+ * 1e12 quote units, a trade of up to 1e12 base units), narrow enough that every
+ * feature stays finite and float32-representable however the values combine:
+ * a tick outside is a schema error and goes to the dead-letter topic.
+ */
+export const TICK_DOMAIN = {
+  price: { min: 1e-12, max: 1e12 },
+  size: { max: 1e12 },
+  /** Event times from 2000-01-01 to 2100-01-01 (fixed, so a replay decides like the first pass). */
+  timeMs: { min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) },
+} as const;
+
+function num(o: Record<string, unknown>, field: string, min: number, max: number, minExclusive: boolean): number {
   const raw = o[field];
   if (raw === undefined || raw === null) throw new TickSchemaError(`${field} is required`, field);
   const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     throw new TickSchemaError(`${field} must be a finite number, got ${JSON.stringify(raw)}`, field);
   }
-  if (positive ? v <= 0 : v < 0) {
-    throw new TickSchemaError(`${field} must be ${positive ? '> 0' : '>= 0'}, got ${v}`, field);
+  if (minExclusive ? v <= 0 : v < min) {
+    throw new TickSchemaError(`${field} must be ${minExclusive ? '> 0' : `>= ${min}`}, got ${v}`, field);
+  }
+  if (v < min || v > max) {
+    throw new TickSchemaError(`${field} must be between ${min} and ${max}, got ${v}`, field);
   }
   return v;
 }
+
+const price = (o: Record<string, unknown>, field: string): number => num(o, field, TICK_DOMAIN.price.min, TICK_DOMAIN.price.max, true);
 
 /** Validates a decoded wire object and converts it to a Tick. */
 export function tickFromWire(value: unknown): Tick {
@@ -61,25 +79,28 @@ export function tickFromWire(value: unknown): Tick {
   const o = value as Record<string, unknown>;
   const productId = o.product_id;
   if (typeof productId !== 'string' || !PRODUCT_RE.test(productId)) {
-    throw new TickSchemaError(`product_id must look like BTC-USD, got ${JSON.stringify(productId)}`, 'product_id');
+    throw new TickSchemaError(`product_id must look like BTC-USD, got ${JSON.stringify(productId)?.slice(0, 100)}`, 'product_id');
   }
-  const price = num(o, 'price', true);
-  const bestBid = num(o, 'best_bid', true);
-  const bestAsk = num(o, 'best_ask', true);
+  const p = price(o, 'price');
+  const bestBid = price(o, 'best_bid');
+  const bestAsk = price(o, 'best_ask');
   if (bestAsk < bestBid) {
     throw new TickSchemaError(`best_ask (${bestAsk}) is below best_bid (${bestBid})`, 'best_ask');
   }
-  const lastSize = num(o, 'last_size', false);
+  const lastSize = num(o, 'last_size', 0, TICK_DOMAIN.size.max, false);
   const time = o.time;
   const timeMs = typeof time === 'string' ? Date.parse(time) : NaN;
   if (!Number.isFinite(timeMs)) {
-    throw new TickSchemaError(`time must be an ISO-8601 timestamp, got ${JSON.stringify(time)}`, 'time');
+    throw new TickSchemaError(`time must be an ISO-8601 timestamp, got ${JSON.stringify(time)?.slice(0, 100)}`, 'time');
+  }
+  if (timeMs < TICK_DOMAIN.timeMs.min || timeMs >= TICK_DOMAIN.timeMs.max) {
+    throw new TickSchemaError(`time must be from 2000-01-01 to 2100-01-01, got ${time as string}`, 'time');
   }
   const sequence = o.sequence;
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
-    throw new TickSchemaError(`sequence must be a non-negative integer, got ${JSON.stringify(sequence)}`, 'sequence');
+    throw new TickSchemaError(`sequence must be a non-negative integer, got ${JSON.stringify(sequence)?.slice(0, 100)}`, 'sequence');
   }
-  return { productId, price, bestBid, bestAsk, lastSize, timeMs, sequence };
+  return { productId, price: p, bestBid, bestAsk, lastSize, timeMs, sequence };
 }
 
 /** Parses one Kafka message value or replay line. Throws TickSchemaError. */

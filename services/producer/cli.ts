@@ -1,4 +1,4 @@
-import { parseBrokers } from '../consumer/config';
+import { parseBrokers } from '../core/kafka';
 import type { ProducerOptions } from './producer';
 import { parseDriftSpec } from './sources';
 

@@ -3,7 +3,7 @@ import { type Admin, CompressionTypes, Kafka, type LogEntry, type Message, Parti
 import type { Logger } from '../core/logger';
 import { type Tick, tickToWire } from '../core/ticks';
 import { TokenBucket } from './pacer';
-import { sendAll } from './send';
+import { kafkaLogCreator, sendAll } from '../core/kafka';
 import { DriftInjector, type DriftRule, ReplaySource, SimulatedSource, productSpecs, readReplayFile } from './sources';
 
 export type TickSourceOptions =
@@ -44,15 +44,6 @@ export interface ProduceSummary {
   readonly drifted: number;
   readonly seconds: number;
   readonly ratePerSecond: number;
-}
-
-export function kafkaLogCreator(logger: Logger) {
-  return () =>
-    ({ level, log, namespace }: LogEntry) => {
-      const { message, timestamp: _t, logger: _l, ...rest } = log;
-      const fn = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'debug';
-      logger[fn]({ kafkajs: namespace, ...rest }, message);
-    };
 }
 
 /** Creates the topic when it does not exist (the broker may not auto-create). */

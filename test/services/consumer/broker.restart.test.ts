@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { CONSUMER_METRICS } from '../../../services/consumer/metrics';
-import type { Prediction } from '../../../services/consumer/pipeline';
+import type { Prediction } from '../../../services/consumer/predictions';
 import { tickMessage } from '../../../services/producer/producer';
 import { TickSimulator } from '../../../services/core/simulator';
 import { type PrivateBroker, privateBroker, testKafka } from '../../support/kafka';

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { CONSUMER_METRICS } from '../../../services/consumer/metrics';
-import { DLQ_HEADERS, type Prediction } from '../../../services/consumer/pipeline';
+import { DLQ_HEADERS } from '../../../services/consumer/dead-letters';
+import type { Prediction } from '../../../services/consumer/predictions';
 import { tickToWire } from '../../../services/core/ticks';
 import { createTopics } from '../../support/kafka';
 import {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { CONSUMER_METRICS } from '../../../services/consumer/metrics';
-import type { Prediction } from '../../../services/consumer/pipeline';
+import type { Prediction } from '../../../services/consumer/predictions';
 import { REPO_ROOT } from '../../support/kafka';
 import { adminLag, consumerEnv, exited, freshTopics, loggedPort, produceTicks, readTopic, sample, scrape, simulatedTicks, spawnConsumer, testKafka, waitFor } from './helpers';
 

@@ -74,6 +74,35 @@ describe('TickWindow', () => {
     expect(w.size).toBe(61);
   });
 
+  it('is complete once it spans the whole 60 s lookback, as training counts warm rows', () => {
+    const w = new TickWindow();
+    const at = (ms: number) => ({ productId: 'BTC-USD', price: 100, bestBid: 99, bestAsk: 101, lastSize: 1, timeMs: 1_000_000 + ms, sequence: ms });
+    expect(w.complete).toBe(false);
+    w.push(at(0));
+    w.push(at(59_999));
+    expect(w.complete).toBe(false);
+    w.push(at(60_000));
+    expect(w.complete).toBe(true);
+    w.push(at(200_000));
+    expect(w.complete).toBe(true);
+  });
+
+  it('keeps every feature finite and exact after a trade at the edge of the domain', () => {
+    const base = { productId: 'BTC-USD', bestBid: 99, bestAsk: 101, sequence: 1 };
+    const w = new TickWindow(2);
+    const plain = new TickWindow(2);
+    w.push({ ...base, price: 100, lastSize: 1e12, timeMs: 0 });
+    for (let i = 1; i <= 5000; i++) {
+      const t = { ...base, price: 100 + (i % 7), lastSize: 0.02, timeMs: i * 100 };
+      w.push(t);
+      if (i > 400) plain.push(t);
+    }
+    const got = Array.from(w.features());
+    got.forEach((v) => expect(Number.isFinite(v) && Math.abs(v) < 3.4e38).toBe(true));
+    // 40 s after the huge trade left the window, volume is that of the small trades alone, to the last digits.
+    expect(got[8]).toBeCloseTo(Array.from(plain.features())[8]!, 9);
+  });
+
   it('converts between named rows and model-order vectors', () => {
     const v = Float64Array.from(FEATURE_NAMES, (_, i) => i + 0.5);
     expect(Array.from(fromFeatureRow(toFeatureRow(v)))).toEqual(Array.from(v));

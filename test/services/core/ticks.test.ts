@@ -33,6 +33,13 @@ describe('parseTick', () => {
     ['a bad time', JSON.stringify({ ...coinbase, time: 'yesterday' }), 'time'],
     ['a fractional sequence', JSON.stringify({ ...coinbase, sequence: 1.5 }), 'sequence'],
     ['a missing field', JSON.stringify({ ...coinbase, best_bid: undefined }), 'best_bid'],
+    ['a trade size beyond any market (1.7e308)', JSON.stringify({ ...coinbase, last_size: 1.7e308 }), 'last_size'],
+    ['a trade size just above the domain', JSON.stringify({ ...coinbase, last_size: 1.000001e12 }), 'last_size'],
+    ['a price above the domain', JSON.stringify({ ...coinbase, price: '1e13' }), 'price'],
+    ['a price below the domain', JSON.stringify({ ...coinbase, price: '1e-13' }), 'price'],
+    ['a bid of 1e300', JSON.stringify({ ...coinbase, best_bid: 1e300, best_ask: 1e300 }), 'best_bid'],
+    ['a time before 2000', JSON.stringify({ ...coinbase, time: '1999-12-31T23:59:59Z' }), 'time'],
+    ['a time in the year 2100', JSON.stringify({ ...coinbase, time: '2100-01-01T00:00:00Z' }), 'time'],
   ])('rejects %s with a TickSchemaError naming the field', (_name, text, field) => {
     try {
       parseTick(text);
@@ -41,5 +48,11 @@ describe('parseTick', () => {
       expect(err).toBeInstanceOf(TickSchemaError);
       expect((err as TickSchemaError).field).toBe(field);
     }
+  });
+
+  it('accepts the edges of the domain', () => {
+    const edge = { ...coinbase, price: 1e12, best_bid: 1e-12, best_ask: 1e12, last_size: 1e12, time: '2000-01-01T00:00:00Z' };
+    expect(parseTick(JSON.stringify(edge))).toMatchObject({ price: 1e12, bestBid: 1e-12, lastSize: 1e12 });
+    expect(parseTick(JSON.stringify({ ...coinbase, last_size: 0 })).lastSize).toBe(0);
   });
 });

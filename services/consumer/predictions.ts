@@ -1,0 +1,59 @@
+import type { Message } from 'kafkajs';
+import type { ScoredChunk } from './stream-features';
+
+/** One record on the predictions topic (JSON value, key = product_id). */
+export interface Prediction {
+  readonly product_id: string;
+  readonly sequence: number;
+  /** Tick event time, ISO-8601. */
+  readonly event_time: string;
+  /** When the consumer scored it, ISO-8601. */
+  readonly processed_time: string;
+  /** Always a finite number in [0, 1]. */
+  readonly probability: number;
+  readonly label: 0 | 1;
+  /**
+   * False while the product's window does not yet span its 60 s lookback (the first
+   * minute of a product in the topic, or after the product was evicted): training
+   * never saw such rows, so treat the probability with care. Counted by
+   * volwatch_consumer_incomplete_window_predictions_total.
+   */
+  readonly window_complete: boolean;
+  readonly model: { readonly name: string; readonly version: string; readonly variant: string };
+  /** Where the tick came from: with at-least-once delivery, (partition, offset) identifies a tick across redeliveries. */
+  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string };
+}
+
+export interface ModelStamp {
+  readonly name: string;
+  readonly version: string;
+  readonly variant: string;
+  readonly decisionThreshold: number;
+}
+
+/**
+ * Encodes the chunk's predictions. The record layout is fixed, so the JSON is
+ * assembled from pieces serialized once per chunk instead of JSON.stringify per
+ * record (the consumer's hottest path after kafkajs itself). Rows whose
+ * probability is not finite are skipped and their indexes returned: the caller
+ * dead-letters them, a prediction is never null.
+ */
+export function encodePredictions(chunk: ScoredChunk, probs: ArrayLike<number>, model: ModelStamp, topic: string, partition: number, processedMs: number): { messages: Message[]; nonFinite: number[] } {
+  const processed = JSON.stringify(new Date(processedMs).toISOString());
+  const tail = `,"model":${JSON.stringify({ name: model.name, version: model.version, variant: model.variant })},"source":{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":"`;
+  const messages: Message[] = [];
+  const nonFinite: number[] = [];
+  for (let i = 0; i < chunk.rows; i++) {
+    const p = probs[i]!;
+    if (!Number.isFinite(p)) {
+      nonFinite.push(i);
+      continue;
+    }
+    const tick = chunk.ticks[i]!;
+    const value =
+      `{"product_id":${JSON.stringify(tick.productId)},"sequence":${tick.sequence},"event_time":"${new Date(tick.timeMs).toISOString()}","processed_time":${processed},` +
+      `"probability":${p},"label":${p >= model.decisionThreshold ? 1 : 0},"window_complete":${chunk.complete[i]}${tail}${chunk.offsets[i]}"}}`;
+    messages.push({ key: tick.productId, value });
+  }
+  return { messages, nonFinite };
+}
