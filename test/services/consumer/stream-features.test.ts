@@ -66,7 +66,8 @@ test('a restored partition scores exactly like one that was never interrupted', 
   restored.score(0, msgs, 0, 1000);
   restoredStates.dropPartition(0); // the partition moved away and came back
   // Replay from the last tick 65 s (window + tolerance) before the first one to score, as the restorer does.
-  const from = ticks.findLastIndex((t) => t.timeMs <= ticks[3000]!.timeMs - 65_000);
+  let from = 0;
+  while (ticks[from + 1]!.timeMs <= ticks[3000]!.timeMs - 65_000) from++;
   expect(from).toBeGreaterThan(1000);
   restored.restore(0, msgs, from, 3000);
   const after = restored.score(0, msgs, 3000, 4000);
