@@ -1,4 +1,5 @@
-import { parseBrokers } from '../core/kafka';
+import { ConfigError, EnvReader } from '../core/config';
+import { parseBrokers, readKafkaClientConfig } from '../core/kafka';
 import type { ProducerOptions } from './producer';
 import { parseDriftSpec } from './sources';
 
@@ -74,6 +75,7 @@ export function parseProducerArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const rawBrokers = values.get('brokers') ?? (env.KAFKA_BROKERS?.trim() || '127.0.0.1:9092');
   const brokers = parseBrokers(rawBrokers);
   if (!brokers) throw new UsageError(`--brokers / KAFKA_BROKERS must be a comma-separated list of host:port, got "${rawBrokers}"`);
+  const sasl = saslFromEnv(env);
   const partitions = values.has('partitions') ? positive('partitions', values.get('partitions')!, { integer: true }) : 3;
   const batchSize = values.has('batch-size') ? positive('batch-size', values.get('batch-size')!, { integer: true }) : 1000;
 
@@ -92,7 +94,7 @@ export function parseProducerArgs(argv: readonly string[], env: NodeJS.ProcessEn
   if (replay !== undefined) {
     if (!/\.(jsonl|ndjson|csv)$/i.test(replay)) throw new UsageError(`--replay expects a .jsonl, .ndjson or .csv file, got "${replay}"`);
     const speed = values.has('speed') ? positive('speed', values.get('speed')!, { allowMax: true }) : 1;
-    return { brokers, topic, partitions, batchSize, drift, source: { kind: 'replay', file: replay, speed, keepTime: values.has('keep-time') } };
+    return { brokers, sasl, topic, partitions, batchSize, drift, source: { kind: 'replay', file: replay, speed, keepTime: values.has('keep-time') } };
   }
 
   const rate = values.has('rate') ? positive('rate', values.get('rate')!, { allowMax: true }) : 100;
@@ -105,5 +107,18 @@ export function parseProducerArgs(argv: readonly string[], env: NodeJS.ProcessEn
   const bad = products.filter((p) => !PRODUCT_RE.test(p));
   if (products.length === 0 || bad.length > 0) throw new UsageError(`--products must be a comma-separated list of ids like BTC-USD${bad.length > 0 ? `; bad: ${bad.join(', ')}` : ''}`);
   if (new Set(products).size !== products.length) throw new UsageError('--products lists a product twice');
-  return { brokers, topic, partitions, batchSize, drift, source: { kind: 'simulate', seed, products, rate, durationSec, count } };
+  return { brokers, sasl, topic, partitions, batchSize, drift, source: { kind: 'simulate', seed, products, rate, durationSec, count } };
+}
+
+/** SASL credentials from the same environment variables the consumer reads (KAFKA_SASL_*). */
+function saslFromEnv(env: NodeJS.ProcessEnv): ProducerOptions['sasl'] {
+  const r = new EnvReader({ KAFKA_SASL_MECHANISM: env.KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME: env.KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD_FILE: env.KAFKA_SASL_PASSWORD_FILE });
+  const config = readKafkaClientConfig(r, { brokers: '127.0.0.1:9092', clientId: 'volwatch-producer' });
+  try {
+    r.finish();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.problems.join('; '));
+    throw err;
+  }
+  return config.sasl;
 }

@@ -31,6 +31,10 @@ async function main(): Promise<void> {
   try {
     const summary = await produceTicks(options, { logger, signal: abort.signal });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (summary.unsent > 0 || summary.dropped > 0) {
+      process.stderr.write(`volwatch-producer: Kafka did not take every tick: ${summary.unsent} still unsent after the final flush, ${summary.dropped} dropped when the outage buffer was full (${summary.sent} of ${summary.generated} sent)\n`);
+      process.exit(1);
+    }
   } catch (err) {
     if (err instanceof ReplayFileError) {
       process.stderr.write(`volwatch-producer: ${err.message}\n`);

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Admin, CompressionTypes, Kafka, type LogEntry, type Message, Partitioners, logLevel } from 'kafkajs';
+import { type Admin, CompressionTypes, type Message, Partitioners } from 'kafkajs';
+import { type KafkaClientConfig, createKafka } from '../core/kafka';
 import type { Logger } from '../core/logger';
 import { type Tick, tickToWire } from '../core/ticks';
 import { TokenBucket } from './pacer';
-import { kafkaLogCreator, sendAll } from '../core/kafka';
+import { TickSender } from './sender';
 import { DriftInjector, type DriftRule, ReplaySource, SimulatedSource, productSpecs, readReplayFile } from './sources';
 
 export type TickSourceOptions =
@@ -36,11 +37,19 @@ export interface ProducerOptions {
   /** Most messages per produce request. */
   readonly batchSize: number;
   readonly clientId?: string;
+  readonly sasl?: KafkaClientConfig['sasl'];
 }
 
 export interface ProduceSummary {
   readonly topic: string;
+  /** Ticks made by the source. */
+  readonly generated: number;
+  /** Ticks acknowledged by Kafka. */
   readonly sent: number;
+  /** Ticks given up during an outage because the buffer was full (oldest first). */
+  readonly dropped: number;
+  /** Ticks still buffered when the run ended and the flush timed out. */
+  readonly unsent: number;
   readonly drifted: number;
   readonly seconds: number;
   readonly ratePerSecond: number;
@@ -57,19 +66,27 @@ export function tickMessage(t: Tick): Message {
   return { key: t.productId, value: JSON.stringify(tickToWire(t)) };
 }
 
+/** How long the producer keeps trying to deliver what it buffered once its run is over. */
+const FLUSH_TIMEOUT_MS = 30_000;
+/** Ticks held through a broker outage (about 50 s at 2,000 ticks/s). */
+const MAX_BUFFERED = 100_000;
+
 /**
  * Streams ticks into the topic, keyed by product so each product's ticks stay
  * in order within one partition. Sends are batched: the pacer releases tokens,
- * and every release goes out as one produce request.
+ * and every release goes out as one produce request. Kafka being away does not
+ * end the run: the sender keeps the ticks and retries with backoff; a live
+ * (paced) simulation keeps generating into a bounded buffer meanwhile, anything
+ * else waits. The summary says what was sent, dropped and left unsent.
  */
 export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger; signal?: AbortSignal }): Promise<ProduceSummary> {
   const { logger, signal } = deps;
   const src = opts.source;
   // A bad replay file is reported before anything touches Kafka.
   const recorded = src.kind === 'replay' ? readReplayFile(src.file) : undefined;
-  const kafka = new Kafka({ clientId: opts.clientId ?? 'volwatch-producer', brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogCreator(logger) });
+  const kafka = createKafka({ clientId: opts.clientId ?? 'volwatch-producer', brokers: opts.brokers, sasl: opts.sasl }, logger);
   const admin = kafka.admin();
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 12, maxRetryTime: 5000 } });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 4, maxRetryTime: 2000 } });
   await admin.connect();
   try {
     if (await ensureTopic(admin, opts.topic, opts.partitions)) logger.info({ topic: opts.topic, partitions: opts.partitions }, 'created topic');
@@ -85,18 +102,20 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   const limit = src.kind === 'simulate' ? (src.count ?? Infinity) : replay!.remaining;
   const endAt = src.kind === 'simulate' && src.durationSec !== undefined ? started + src.durationSec * 1000 : Infinity;
   const rate = src.kind === 'simulate' ? src.rate : Infinity;
+  const live = Number.isFinite(rate);
   // A bucket of ~50 ms of ticks: smooth at 2,000/s, yet few requests per second.
-  const bucket = new TokenBucket(rate, Number.isFinite(rate) ? Math.max(1, Math.min(opts.batchSize, rate / 20)) : 1);
+  const bucket = new TokenBucket(rate, live ? Math.max(1, Math.min(opts.batchSize, rate / 20)) : 1);
   const drift = opts.drift ? { atMs: wallStart + opts.drift.afterSec * 1000, injector: new DriftInjector(opts.drift.rules) } : undefined;
-  let sent = 0;
+  // Up to a few requests in flight keep the "max" rate high; one at a time keeps a paced stream in order.
+  const sender = new TickSender(producer, { topic: opts.topic, batchSize: opts.batchSize, maxInFlight: live ? 1 : 4, maxBuffered: Math.max(MAX_BUFFERED, opts.batchSize), backoffMs: { initial: 250, max: 10_000 }, compression: CompressionTypes.None, logger });
+  let generated = 0;
   let drifted = 0;
   let lastLog = started;
-  // Up to a few requests in flight keep the "max" rate high; ordering per connection is kept by kafkajs.
-  const inFlight = new Set<Promise<unknown>>();
-  const maxInFlight = Number.isFinite(rate) ? 1 : 4;
 
   try {
-    while (sent < limit && performance.now() < endAt && !signal?.aborted) {
+    while (generated < limit && performance.now() < endAt && !signal?.aborted) {
+      // A live feed does not wait for Kafka (the buffer absorbs an outage); a file or an unpaced run can.
+      if (!live) await sender.ready();
       let n: number;
       if (sim) {
         const wait = bucket.waitMs();
@@ -104,7 +123,7 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
           await sleep(Math.max(1, Math.min(wait, endAt - performance.now())));
           continue;
         }
-        n = bucket.take(Math.min(opts.batchSize, limit - sent));
+        n = bucket.take(Math.min(opts.batchSize, limit - generated));
       } else {
         if (replay!.done) break;
         const due = replay!.dueAtMs() - Date.now();
@@ -125,23 +144,18 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
         }
         messages.push(tickMessage(tick));
       }
-      if (messages.length === 0) continue;
-      const p = sendAll(producer, opts.topic, messages, CompressionTypes.None);
-      sent += messages.length;
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-      if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      generated += messages.length;
+      sender.enqueue(messages);
       const t = performance.now();
       if (t - lastLog >= 5000) {
         lastLog = t;
-        logger.info({ sent, ratePerSecond: Math.round(sent / ((t - started) / 1000)) }, 'producing');
+        logger.info({ generated, sent: sender.sent, buffered: sender.buffered, dropped: sender.dropped, ratePerSecond: Math.round(sender.sent / ((t - started) / 1000)) }, 'producing');
       }
     }
-    await Promise.all(inFlight);
+    await sender.flush(FLUSH_TIMEOUT_MS);
   } finally {
-    await Promise.allSettled(inFlight);
-    await producer.disconnect();
+    await producer.disconnect().catch(() => undefined);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { topic: opts.topic, sent, drifted, seconds, ratePerSecond: sent / seconds };
+  return { topic: opts.topic, generated, sent: sender.sent, dropped: sender.dropped, unsent: sender.buffered, drifted, seconds, ratePerSecond: sender.sent / seconds };
 }

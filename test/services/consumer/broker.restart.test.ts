@@ -104,6 +104,33 @@ test('a broker stop and start mid-stream is survived: the consumer reconnects, r
   expect(child.output()).toContain('consumer crashed and will not restart');
 });
 
+test('during a broker outage readiness and connected drop within seconds, the broker-side lag stays exported, and both recover', async () => {
+  await broker.run('start');
+  const t = await freshTopics('outage', { brokerList: broker.brokers, partitions: 1 });
+  const { consumer, port } = await startConsumer(consumerEnv(t, { MAX_CRASH_RESTARTS: '100' }, broker.brokers));
+  try {
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 30_000, 'ready');
+    expect(sample(await scrape(port), CONSUMER_METRICS.connected)).toBe(1);
+    await broker.run('stop');
+    const stoppedAt = Date.now();
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 503 ? true : undefined), 20_000, 'readiness to fail', 100);
+    const readyAfter = Date.now() - stoppedAt;
+    await waitFor(async () => (sample(await scrape(port), CONSUMER_METRICS.connected) === 0 ? true : undefined), 20_000, 'connected to drop', 100);
+    const connectedAfter = Date.now() - stoppedAt;
+    console.log(`broker outage: /ready 503 after ${readyAfter} ms, connected 0 after ${connectedAfter} ms`);
+    // BROKER_TIMEOUT_MS is 5 s: both must follow within a few seconds, not after a session timeout.
+    expect(readyAfter).toBeLessThan(8000);
+    expect(connectedAfter).toBeLessThan(8000);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200); // a reachable-broker problem is not a reason to restart
+    await new Promise((r) => setTimeout(r, 12_000));
+    await broker.run('start');
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 200 ? true : undefined), 60_000, 'ready again');
+    expect(sample(await scrape(port), CONSUMER_METRICS.connected)).toBe(1);
+  } finally {
+    await consumer.stop();
+  }
+});
+
 test('liveness fails and the fatal promise rejects once kafkajs gives up', async () => {
   await broker.run('start');
   const t = await freshTopics('fatal', { brokerList: broker.brokers, partitions: 1 });
