@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
-import { FEATURE_COUNT } from '../core/features';
+import { featureValueProblem, firstOutOfDomain } from '../core/feature-domain';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../core/features';
 import { type Tick, TickSchemaError, tickFromWire } from '../core/ticks';
 import type { DeadLetterReason, SequenceAnomalyKind } from './metrics';
 import type { ProductStates } from './product-state';
@@ -12,6 +13,11 @@ export class MalformedTickError extends Error {
 /** A tick further behind its product's newest tick than the tolerance allows. */
 export class OutOfOrderTickError extends Error {
   override readonly name = 'OutOfOrderTickError';
+}
+
+/** A valid tick whose features leave the model's domain (the API would answer 422 for that row). */
+export class FeatureDomainError extends Error {
+  override readonly name = 'FeatureDomainError';
 }
 
 export interface DeadLetter {
@@ -68,6 +74,12 @@ export class StreamFeatures {
       }
       const { tick, window } = pushed;
       const row = window.features(this.scratch);
+      const bad = firstOutOfDomain(row);
+      if (bad >= 0) {
+        const error = new FeatureDomainError(`the tick's ${FEATURE_NAMES[bad]} ${featureValueProblem(bad, row[bad]!)}`);
+        chunk.deadLetters.push({ message, reason: 'schema', error });
+        continue;
+      }
       const complete = window.complete;
       chunk.input.set(row, chunk.rows * FEATURE_COUNT);
       if (complete) this.opts.observe?.(row);
@@ -128,5 +140,5 @@ export function decodeTick(message: KafkaMessage): Tick {
 }
 
 export function errorClassOf(err: Error): string {
-  return err instanceof TickSchemaError || err instanceof MalformedTickError || err instanceof OutOfOrderTickError ? err.name : err.constructor.name;
+  return err instanceof TickSchemaError || err instanceof MalformedTickError || err instanceof OutOfOrderTickError || err instanceof FeatureDomainError ? err.name : err.constructor.name;
 }

@@ -96,3 +96,14 @@ test('restoring counts no anomalies and emits nothing', () => {
   expect(anomalies).toEqual([]);
   expect(seen).toEqual([]);
 });
+
+test('a tick whose features would leave the model\'s domain is dead-lettered like the API would refuse the row', () => {
+  const f = new StreamFeatures({ states: states(), maxOutOfOrderMs: 5000 });
+  // Alternating between the edges of the price domain: each return is ±55, far beyond any rv cap over enough ticks.
+  const msgs = Array.from({ length: 40_000 }, (_, i) => tickRecord(i, { price: i % 2 ? 1e12 : 1e-12, bestBid: 1e-12, bestAsk: 1e12, timeMs: BASE_TICK.timeMs + i, sequence: i + 1 }));
+  const chunk = f.score(0, msgs, 0, msgs.length);
+  expect(chunk.deadLetters.length).toBeGreaterThan(0);
+  expect(chunk.deadLetters[0]!).toMatchObject({ reason: 'schema', error: { name: 'FeatureDomainError' } });
+  expect(chunk.deadLetters[0]!.error.message).toMatch(/^the tick's rv_(30|60)s must be between 0 and 10000/);
+  expect(chunk.rows + chunk.deadLetters.length).toBe(msgs.length);
+});
