@@ -19,10 +19,12 @@ import {
   NotReadyError,
   OverloadedError,
   PayloadTooLargeError,
+  RequestTimeoutError,
 } from './errors';
 import { type ApiMetrics, type RouteLabel, UNMATCHED_ROUTE, createApiMetrics } from './metrics';
 import { InferenceBatcher } from './batcher';
-import { ClientAbortedError, discardBody, readJsonBody } from './body';
+import { HttpDrain } from './drain';
+import { ClientAbortedError, discardBody, readJsonBody, skipBody } from './body';
 import { parsePredictBody } from './validation';
 
 export interface Api {
@@ -83,7 +85,6 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   let predictsInFlight = 0;
   const batcher = new InferenceBatcher(config.maxBatchRows, (model, seconds, rows) => metrics.inferred(variantLabel(model.variant), seconds, rows));
   let requestsInFlight = 0;
-  let idle: (() => void) | undefined;
 
   const bodyLimits = { maxBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs, idleTimeoutMs: config.bodyIdleTimeoutMs };
 
@@ -100,12 +101,13 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     res.locals.route = UNMATCHED_ROUTE;
     res.locals.predictSlot = false;
     metrics.requestStarted();
-    if (draining) res.setHeader('Connection', 'close');
+    drain.requestStarted(res);
     res.once('close', () => {
+      drain.requestFinished(res);
       if (res.locals.predictSlot) predictsInFlight--;
       const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED_REQUEST;
       metrics.requestFinished(req.method, res.locals.route, status, Number(process.hrtime.bigint() - started) / 1e9);
-      if (--requestsInFlight === 0) idle?.();
+      requestsInFlight--;
     });
     next();
   });
@@ -192,10 +194,18 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     }
     metrics.error(res.locals.route, apiError.type);
     if (res.headersSent) return;
-    // The rest of an oversized body is never read: close rather than parse it as the next request.
-    if (apiError instanceof PayloadTooLargeError) res.setHeader('Connection', 'close');
-    res.status(apiError.status).set(apiError.headers).json(apiError.toJSON());
-    if (res.getHeader('Connection') !== 'close') discardBody(req, bodyLimits);
+    const send = (): void => void res.status(apiError.status).set(apiError.headers).json(apiError.toJSON());
+    // The rest of an oversized or too slow body is never read: close rather than parse it as the next request.
+    if (apiError instanceof PayloadTooLargeError || apiError instanceof RequestTimeoutError) {
+      res.setHeader('Connection', 'close');
+      send();
+    } else if (drain.draining) {
+      // Connection: close is set; read the body first so the close cannot reset the answer.
+      skipBody(req, bodyLimits).then(send, () => res.destroy());
+    } else {
+      send();
+      discardBody(req, bodyLimits);
+    }
   });
 
   // Node measures both timeouts from a request's first byte (an idle kept-alive connection is
@@ -211,6 +221,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
     },
     app,
   );
+  const drain = new HttpDrain(server);
   const metricsServer = createServer(async (req, res) => {
     if (isMetricsRequest(req)) return sendMetrics(metrics.registry, res, logger);
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"type":"not_found","message":"metrics are at GET /metrics"}}');
@@ -235,13 +246,8 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       setReady();
       drift?.stop();
       logger.info({ inFlight: requestsInFlight, budgetMs: config.shutdownTimeoutMs }, 'draining');
-      const closed = closeServer(server);
-      server.closeIdleConnections();
-      const drained = requestsInFlight === 0 ? Promise.resolve(true) : new Promise<boolean>((resolve) => (idle = () => resolve(true)));
-      const inTime = await Promise.race([drained, new Promise<boolean>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref())]);
-      if (!inTime) logger.warn({ inFlight: requestsInFlight }, 'shutdown budget exceeded; closing remaining connections');
-      server.closeAllConnections();
-      await closed;
+      const inTime = await drain.drain({ idleGraceMs: Math.min(config.shutdownIdleGraceMs, config.shutdownTimeoutMs), budgetMs: config.shutdownTimeoutMs });
+      if (!inTime) logger.warn({ inFlight: requestsInFlight }, 'shutdown budget exceeded; closed the remaining connections');
       metricsServer.closeAllConnections();
       await closeServer(metricsServer);
       await serving?.close();

@@ -45,13 +45,24 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
 }
 
 /**
- * After an answer that did not need the body (503, 415, 404...): Node reads and drops
- * the rest of it to keep the connection; this bounds how long that may take with the
- * same time limits, and closes the connection when the sender is too slow.
+ * Reads and drops the rest of a body within the time limits. Answer a request whose
+ * connection is about to close only after this: closing a socket with unread request
+ * bytes makes the kernel send RST, which can destroy the answer before the client
+ * reads it (the reason for Apache's and nginx's "lingering close").
+ */
+export async function skipBody(req: IncomingMessage, limits: BodyLimits): Promise<void> {
+  if (req.complete || req.readableEnded) return;
+  await consume(req, limits, false);
+}
+
+/**
+ * After an answer that did not need the body (503, 415, 404...) on a connection that
+ * stays open: Node reads and drops the rest of the body itself; this bounds how long
+ * that may take with the same time limits, and closes the connection when the sender
+ * is too slow.
  */
 export function discardBody(req: IncomingMessage, limits: BodyLimits): void {
-  if (req.complete || req.readableEnded) return;
-  consume(req, limits, false).catch((err: unknown) => {
+  skipBody(req, limits).catch((err: unknown) => {
     if (err instanceof RequestTimeoutError) req.socket.destroySoon();
   });
 }

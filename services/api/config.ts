@@ -16,6 +16,7 @@ export interface ApiConfig extends ModelServingConfig {
   readonly maxInFlight: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly shutdownIdleGraceMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -42,6 +43,9 @@ export const API_DEFAULTS = {
   // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable).
   keepAliveTimeoutMs: 75_000,
   shutdownTimeoutMs: 15_000,
+  // While draining, idle kept-alive connections are closed after this long without any
+  // request: a client busy on one sends its next request well within it and is answered.
+  shutdownIdleGraceMs: 1_000,
   // Long enough to span several volatility regimes: a one-minute window sits in a single
   // regime and differs from the (mixed) training data even when nothing is wrong.
   driftWindowSize: 5000,
@@ -65,6 +69,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     maxInFlight: r.int('MAX_IN_FLIGHT', API_DEFAULTS.maxInFlight, 1, 100_000),
     keepAliveTimeoutMs: r.int('KEEP_ALIVE_TIMEOUT_MS', API_DEFAULTS.keepAliveTimeoutMs, 1000, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', API_DEFAULTS.shutdownTimeoutMs, 0, 600_000),
+    shutdownIdleGraceMs: r.int('SHUTDOWN_IDLE_GRACE_MS', API_DEFAULTS.shutdownIdleGraceMs, 0, 600_000),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.check(cfg.port === 0 || cfg.port !== cfg.metricsPort, `PORT and METRICS_PORT must differ (both ${cfg.port})`);
