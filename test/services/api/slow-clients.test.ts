@@ -59,13 +59,13 @@ describe('slow request bodies', () => {
       const recoveredAfter = await firstSuccessAfter(srv.url, 15_000);
       // Default BODY_TIMEOUT_MS is 5 s from the end of the headers.
       expect(recoveredAfter).toBeDefined();
-      expect(recoveredAfter!).toBeLessThan(7_000);
+      expect(recoveredAfter!).toBeLessThan(10_000); // 5 s plus slack for a busy machine; ~80 s before
       const closedAfter = await Promise.all(senders.map((s) => s.closed));
       // 128 held a slot and got 408 from the body timeout; 2 got 503 at once.
       const answers = senders.map((s) => s.received());
       expect(answers.filter((a) => /^HTTP\/1\.1 408 [^\r]*\r\n(.*\r\n)*connection: close\r\n/i.test(a) && a.includes('"type":"request_timeout"'))).toHaveLength(128);
       expect(answers.filter((a) => a.startsWith('HTTP/1.1 503 '))).toHaveLength(2);
-      for (const ms of closedAfter) expect(ms).toBeLessThan(7_000);
+      for (const ms of closedAfter) expect(ms).toBeLessThan(10_000);
     } finally {
       senders.forEach((s) => s.stop());
       await srv.api.stop();
@@ -78,7 +78,7 @@ describe('slow request bodies', () => {
     try {
       const closedAfter = await s.closed;
       expect(closedAfter).toBeGreaterThanOrEqual(500);
-      expect(closedAfter).toBeLessThan(2_500);
+      expect(closedAfter).toBeLessThan(4_000);
       expect(s.received()).toMatch(/^HTTP\/1\.1 408 /);
       expect(s.received()).toContain('no body byte for 500 ms');
     } finally {
@@ -100,8 +100,8 @@ describe('slow request bodies', () => {
       const timer = setInterval(() => socket.write('X-Slow: 1\r\n'), 200);
       await new Promise((r) => socket.once('close', r));
       clearInterval(timer);
-      // Checked every second (connectionsCheckingInterval), so within 1–2 s.
-      expect(Date.now() - started).toBeLessThan(2_500);
+      // Checked every second (connectionsCheckingInterval), so within 1–2 s (plus slack for a busy machine).
+      expect(Date.now() - started).toBeLessThan(4_000);
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       socket.destroy();
