@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { renderMetrics } from './exposition';
 import type { Logger } from './logger';
 
 /** Listens and resolves with the bound port (port 0 picks a free one). */
@@ -27,7 +28,7 @@ export function isMetricsRequest(req: IncomingMessage): boolean {
 /** Answers a scrape with the registry's exposition and its content type. */
 export async function sendMetrics(registry: Registry, res: ServerResponse, logger: Logger): Promise<void> {
   try {
-    const body = await registry.metrics();
+    const body = await renderMetrics(registry);
     res.writeHead(200, { 'Content-Type': registry.contentType }).end(body);
   } catch (err) {
     logger.error({ err }, 'metrics rendering failed');

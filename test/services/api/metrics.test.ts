@@ -42,7 +42,7 @@ describe('metrics endpoint', () => {
     expect(sample(after, `${API_METRICS.modelInfo}{name="volwatch-spike-logreg",version="1.0.0",variant="ml"}`)).toBe(1);
     expect(sample(after, API_METRICS.ready)).toBe(1);
     expect(sample(after, API_METRICS.fallback)).toBe(0);
-    expect(after).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(after).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
     expect(after).toMatch(/^process_cpu_seconds_total /m);
   });
 
