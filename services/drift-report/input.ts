@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { FEATURE_COUNT, FEATURE_NAMES, TickWindow, WINDOW_MS } from '../core/features';
 import { tickFromWire, TickSchemaError, type Tick } from '../core/ticks';
+import { splitCsvLine } from '../core/csv';
 import { parseReferenceProfile, ReferenceProfileError, type ReferenceProfile } from '../core/drift/profile';
 
 /** Input the report cannot use; the message is the sentence the CLI prints. */
@@ -45,29 +46,6 @@ export function formatOf(path: string): Format {
   throw new ReportInputError(`cannot tell the format of ${path}: use a .jsonl/.ndjson (one JSON object per line) or .csv file`);
 }
 
-/** Splits one CSV line (RFC 4180 quoting, no embedded newlines). */
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      out.push(field);
-      field = '';
-    } else field += ch;
-  }
-  out.push(field);
-  return out.map((f) => f.trim());
-}
-
 /** Reads records (objects keyed by column) from a JSONL or CSV file, with their line numbers. */
 function readRecords(path: string, what: string): { format: Format; records: { line: number; value: Record<string, unknown> }[] } {
   const format = formatOf(path);
@@ -90,10 +68,10 @@ function readRecords(path: string, what: string): { format: Format; records: { l
   }
   const headerAt = lines.findIndex((l) => l.trim() !== '');
   if (headerAt < 0) throw new ReportInputError(`${what} ${path} is empty: expected a CSV header and rows`);
-  const header = splitCsv(lines[headerAt]!);
+  const header = splitCsvLine(lines[headerAt]!);
   for (let i = headerAt + 1; i < lines.length; i++) {
     if (lines[i]!.trim() === '') continue;
-    const cells = splitCsv(lines[i]!);
+    const cells = splitCsvLine(lines[i]!);
     if (cells.length !== header.length) throw new ReportInputError(`${what} ${path} line ${i + 1} has ${cells.length} fields, the header has ${header.length}`);
     const value: Record<string, unknown> = {};
     header.forEach((h, j) => (value[h] = cells[j]));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { splitCsvLine } from '../core/csv';
 import { DEFAULT_PRODUCTS, type ProductSpec, REGIMES, TickSimulator } from '../core/simulator';
 import { type Tick, TickSchemaError, tickFromWire } from '../core/ticks';
 
@@ -39,28 +40,6 @@ export class SimulatedSource {
 }
 
 const CSV_COLUMNS = ['product_id', 'price', 'best_bid', 'best_ask', 'last_size', 'time', 'sequence'] as const;
-
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim());
-}
 
 /**
  * Reads a replay file: JSON Lines (one Coinbase ticker object per line) or CSV
