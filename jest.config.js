@@ -3,8 +3,8 @@ module.exports = {
   testEnvironment: '<rootDir>/test/support/jest-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The API-server suite has its own config and control plane: npm run test:k8s.
-  testPathIgnorePatterns: ['/node_modules/', '/test/k8s/'],
+  // The API-server suite and the node suite have their own configs: npm run test:k8s, test:node.
+  testPathIgnorePatterns: ['/node_modules/', '/test/k8s/', '/test/node/'],
   // Transpile only: `npm run typecheck` (tsc) checks types once for the whole tree.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2022', esModuleInterop: true, sourceMap: true } }] },
   testTimeout: 30000,

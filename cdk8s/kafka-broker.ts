@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Construct } from 'constructs';
@@ -55,8 +56,43 @@ export interface KafkaBrokerProps extends Partial<ResourceProps> {
   readonly heap?: string;
 }
 
-/** UID/GID of `appuser` in the apache/kafka image. */
-const KAFKA_UID = 1000;
+/**
+ * UID/GID of the broker and the topic Job: above every distribution's system and login ranges.
+ * Any UID works with either image (apache/kafka or scripts/node-images.sh's), because nothing is
+ * written outside the volumes: the configuration comes from a ConfigMap.
+ */
+export const KAFKA_UID = 10002;
+/** Where the image keeps the Kafka jars (apache/kafka and scripts/node-images.sh alike). */
+export const KAFKA_LIBS = '/opt/kafka/libs';
+const CONFIG_DIR = '/etc/kafka-config';
+const DATA_DIR = '/var/lib/kafka/data';
+const CONTROLLER_PORT = 9093;
+/** What kafka-run-class.sh passes to the broker JVM besides the heap. */
+const JVM_OPTS = '-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true';
+
+/** A Java properties file, keys in the given order. */
+function properties(entries: Record<string, string | number>): string {
+  return Object.entries(entries)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')
+    .concat('\n');
+}
+
+/** Broker logs to stdout only (the kubelet keeps them); request and state-change chatter at WARN. */
+const LOG4J2 = [
+  'status = warn',
+  'appender.stdout.type = Console',
+  'appender.stdout.name = stdout',
+  'appender.stdout.layout.type = PatternLayout',
+  'appender.stdout.layout.pattern = [%d] %p %m (%c)%n',
+  'rootLogger.level = INFO',
+  'rootLogger.appenderRef.stdout.ref = stdout',
+  'logger.request.name = kafka.request.logger',
+  'logger.request.level = WARN',
+  'logger.statechange.name = state.change.logger',
+  'logger.statechange.level = WARN',
+  '',
+].join('\n');
 
 /**
  * A single-node KRaft Kafka (StatefulSet with a PVC, Services, PDB, NetworkPolicy)
@@ -131,7 +167,6 @@ export class KafkaBroker extends Construct {
         selector: { ...this.labels.selector },
         ports: [
           { name: 'client', port: KafkaBroker.CLIENT_PORT, targetPort: k8s.IntOrString.fromString('client') },
-          { name: 'controller', port: 9093, targetPort: k8s.IntOrString.fromString('controller') },
         ],
       },
     });
@@ -140,26 +175,47 @@ export class KafkaBroker extends Construct {
       spec: { selector: { ...this.labels.selector }, ports: [{ name: 'client', port: KafkaBroker.CLIENT_PORT, targetPort: k8s.IntOrString.fromString('client') }] },
     });
 
+    // The broker is configured by a rendered server.properties, which any image with the Kafka
+    // jars honours (the apache/kafka image's KAFKA_* environment is specific to its entrypoint).
+    const serverProperties = properties({
+      'process.roles': 'broker,controller',
+      'node.id': 1,
+      'controller.quorum.voters': `1@127.0.0.1:${CONTROLLER_PORT}`,
+      // The controller listener is pod-local: only this broker talks to its controller.
+      listeners: `PLAINTEXT://:${KafkaBroker.CLIENT_PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
+      // A single broker: the client Service name is a stable address for it.
+      'advertised.listeners': `PLAINTEXT://${this.bootstrapServers}`,
+      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'controller.listener.names': 'CONTROLLER',
+      'inter.broker.listener.name': 'PLAINTEXT',
+      'log.dirs': DATA_DIR,
+      'num.partitions': 3,
+      'auto.create.topics.enable': 'false',
+      'offsets.topic.replication.factor': 1,
+      'transaction.state.log.replication.factor': 1,
+      'transaction.state.log.min.isr': 1,
+      'group.initial.rebalance.delay.ms': 0,
+    });
+    const configMap = new k8s.KubeConfigMap(this, 'config', {
+      metadata: { ...metadata, name: `${KafkaBroker.NAME}-config` },
+      data: { 'server.properties': serverProperties, 'log4j2.properties': LOG4J2 },
+    });
+    // Tools log at log4j2's default (errors only); the broker through log4j2.properties.
+    const java = (opts: string, main: string) => `java ${opts} -cp '${KAFKA_LIBS}/*' ${main}`;
+    const brokerScript = [
+      'set -eu',
+      `if [ ! -f ${DATA_DIR}/meta.properties ]; then`,
+      `  ${java('-Xmx128m', 'kafka.tools.StorageTool')} format --ignore-formatted --cluster-id "$CLUSTER_ID" --config ${CONFIG_DIR}/server.properties`,
+      'fi',
+      // KAFKA_OPTS: extra JVM flags (agents, system properties), as kafka-run-class.sh reads them.
+      `exec ${java(`$KAFKA_HEAP_OPTS ${JVM_OPTS} \${KAFKA_OPTS:-} -Dlog4j2.configurationFile=${CONFIG_DIR}/log4j2.properties`, 'kafka.Kafka')} ${CONFIG_DIR}/server.properties`,
+    ].join('\n');
     const env: Record<string, string> = {
       CLUSTER_ID: clusterId,
-      KAFKA_NODE_ID: '1',
-      KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: `PLAINTEXT://:${KafkaBroker.CLIENT_PORT},CONTROLLER://:9093`,
-      // A single broker: the client Service name is a stable address for it.
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${this.bootstrapServers}`,
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
-      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
-      KAFKA_LOG_DIRS: '/var/lib/kafka/data',
-      KAFKA_NUM_PARTITIONS: '3',
-      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       KAFKA_HEAP_OPTS: `-Xms${heap} -Xmx${heap}`,
     };
+    const configVolume = { name: 'config', configMap: { name: configMap.name } };
+    const tmpVolume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } };
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata,
@@ -169,7 +225,11 @@ export class KafkaBroker extends Construct {
         podManagementPolicy: 'Parallel',
         selector,
         template: {
-          metadata: { labels: { ...this.labels.labels } },
+          metadata: {
+            labels: { ...this.labels.labels },
+            // A changed configuration rolls the broker (the ConfigMap alone would not).
+            annotations: { 'volwatch.dev/config-sha256': createHash('sha256').update(serverProperties).update(LOG4J2).digest('hex') },
+          },
           spec: {
             serviceAccountName: KafkaBroker.NAME,
             automountServiceAccountToken: false,
@@ -182,24 +242,25 @@ export class KafkaBroker extends Construct {
                 name: 'kafka',
                 image,
                 imagePullPolicy: 'IfNotPresent',
-                ports: [
-                  { name: 'client', containerPort: KafkaBroker.CLIENT_PORT, protocol: 'TCP' },
-                  { name: 'controller', containerPort: 9093, protocol: 'TCP' },
-                ],
+                command: ['/bin/sh', '-c', brokerScript],
+                ports: [{ name: 'client', containerPort: KafkaBroker.CLIENT_PORT, protocol: 'TCP' }],
                 env: Object.keys(env)
                   .sort()
                   .map((name) => ({ name, value: env[name] })),
                 resources: resources('KafkaBroker', res),
-                securityContext: { ...restrictedContainerSecurity(KAFKA_UID), readOnlyRootFilesystem: false },
+                securityContext: restrictedContainerSecurity(KAFKA_UID),
                 startupProbe: { tcpSocket: { port: k8s.IntOrString.fromString('client') }, periodSeconds: 3, failureThreshold: 60 },
                 readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('client') }, periodSeconds: 5, failureThreshold: 3 },
                 livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('client') }, periodSeconds: 10, failureThreshold: 6 },
-                // The image renders its configuration into its own filesystem at start (the
-                // directory differs between image versions), so only this container keeps a
-                // writable root; everything else of the restricted profile still applies.
-                volumeMounts: [{ name: 'data', mountPath: '/var/lib/kafka/data' }],
+                // Writes go to the data volume and /tmp (the JVM's perf data) only.
+                volumeMounts: [
+                  { name: 'data', mountPath: DATA_DIR },
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
               },
             ],
+            volumes: [configVolume, tmpVolume],
           },
         },
         volumeClaimTemplates: [
@@ -218,7 +279,7 @@ export class KafkaBroker extends Construct {
       spec: {
         podSelector: selector,
         policyTypes: ['Ingress', 'Egress'],
-        // Clients live in this namespace (consumer, topic Job, producer); the controller port is pod-local.
+        // Clients live in this namespace (consumer, topic Job, producer); the controller listens on the pod's loopback.
         ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }],
         // Itself through its advertised Service address (hairpin), and DNS to resolve it.
         egress: [{ to: [{ podSelector: selector }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }, DNS_EGRESS],
@@ -226,13 +287,13 @@ export class KafkaBroker extends Construct {
     });
 
     const topicsLabels = componentLabels({ name: 'kafka-topics', component: 'topics', instance: props.instance, version });
+    // kafka-topics.sh is TopicCommand; called directly, it runs on any image with the jars.
     const script = [
       'set -eu',
-      `until /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --list >/dev/null; do echo "waiting for $BOOTSTRAP"; sleep 3; done`,
-      ...this.topics.map(
-        (t) => `/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic ${t.name} --partitions ${t.partitions} --replication-factor 1`,
-      ),
-      '/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --describe',
+      `topics() { ${java('-Xmx96m', 'org.apache.kafka.tools.TopicCommand')} --bootstrap-server "$BOOTSTRAP" "$@"; }`,
+      'until topics --list >/dev/null; do echo "waiting for $BOOTSTRAP"; sleep 3; done',
+      ...this.topics.map((t) => `topics --create --if-not-exists --topic ${t.name} --partitions ${t.partitions} --replication-factor 1`),
+      'topics --describe',
     ].join('\n');
     new k8s.KubeJob(this, 'topics', {
       metadata: { name: 'kafka-topics', namespace: ns, labels: { ...topicsLabels.labels } },
@@ -253,17 +314,16 @@ export class KafkaBroker extends Construct {
                 image,
                 imagePullPolicy: 'IfNotPresent',
                 command: ['/bin/sh', '-c', script],
-                env: [
-                  { name: 'BOOTSTRAP', value: this.bootstrapServers },
-                  { name: 'KAFKA_HEAP_OPTS', value: '-Xmx128m' },
-                  { name: 'LOG_DIR', value: '/tmp/logs' },
-                ],
+                env: [{ name: 'BOOTSTRAP', value: this.bootstrapServers }],
                 resources: resources('KafkaBroker topics Job', { cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '192Mi', memoryLimit: '256Mi' }),
                 securityContext: restrictedContainerSecurity(KAFKA_UID),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+            volumes: [configVolume, tmpVolume],
           },
         },
       },

@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
-# End-to-end check of a running volwatch deployment, through real endpoints:
-#  1. Prometheus has both ServiceMonitor targets up (API and consumer);
-#  2. Prometheus has loaded every rule group of manifests/;
-#  3. POST /predict answers 200 with a prediction;
-#  4. ticks written to Kafka turn into messages on the predictions topic.
+# End-to-end check of a running volwatch deployment (kind or scripts/node-up.sh), through
+# real endpoints only:
+#  1. every pod of the restricted-PSS namespace is Ready;
+#  2. Prometheus has every ServiceMonitor target of manifests/ up (API, consumer, broker);
+#  3. Prometheus has loaded every rule group of manifests/;
+#  4. POST /predict answers 200 with a prediction;
+#  5. with the API scaled to zero, its down alert fires and reaches Alertmanager; meanwhile
+#     ticks written to Kafka turn into messages on the predictions topic, and
+#     scripts/port-forward.sh reaches Prometheus and Alertmanager;
+#  6. `npm run rollback -- --to baseline` switches every pod within 90 s while a client pod
+#     calls the API through its Service without one failed request (then back to ml).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
   cat <<USAGE
-usage: scripts/cluster-smoke.sh [--dry-run] [--name CLUSTER] [--timeout SECONDS]
+usage: scripts/cluster-smoke.sh [--dry-run] [--name CLUSTER] [--context CTX] [--kubeconfig FILE] [--timeout SECONDS]
   --name CLUSTER     kind cluster (default: volwatch); uses context kind-CLUSTER
-  --timeout SECONDS  how long each check may wait (default: 240)
+  --context CTX      kubeconfig context to use instead (scripts/node-up.sh's: volwatch-node)
+  --kubeconfig FILE  kubeconfig file (default: \$KUBECONFIG, then ~/.kube/config)
+  --timeout SECONDS  how long each check may wait (default: 240; the alert check adds its rule's for:)
   --dry-run          print the commands instead of running them
 USAGE
 }
 
 CLUSTER=volwatch
+CTX=''
+KCFG=''
 TIMEOUT=240
 while (($#)); do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
-    --name | --timeout)
+    --name | --timeout | --context | --kubeconfig)
       [[ $# -ge 2 ]] || die "$1 needs a value"
-      if [[ "$1" == --name ]]; then CLUSTER=$2; else TIMEOUT=$2; fi
+      case "$1" in
+        --name) CLUSTER=$2 ;;
+        --timeout) TIMEOUT=$2 ;;
+        --context) CTX=$2 ;;
+        --kubeconfig) KCFG=$2 ;;
+      esac
       shift
       ;;
     -h | --help)
@@ -42,30 +57,43 @@ done
 
 need_tools kubectl curl node
 load_chart_env
-CTX="kind-$CLUSTER"
+[[ -n "$CTX" ]] || CTX="kind-$CLUSTER"
+KUBECTL=(kubectl)
+[[ -n "$KCFG" ]] && KUBECTL+=(--kubeconfig "$KCFG")
+KUBECTL+=(--context "$CTX")
 NS=volwatch
+SMOKE_NS=volwatch-smoke
 PROM_PORT=${SMOKE_PROM_PORT:-19090}
+AM_PORT=${SMOKE_AM_PORT:-19093}
 API_PORT=${SMOKE_API_PORT:-18080}
 PROM="http://127.0.0.1:$PROM_PORT"
+AM="http://127.0.0.1:$AM_PORT"
 API="http://127.0.0.1:$API_PORT"
 NODE_TSX="$VOLWATCH_ROOT/node_modules/.bin/tsx"
 KEYED=(--property parse.key=true --property 'key.separator=|')
-KAFKA_TOOL=(kubectl --context "$CTX" -n "$NS" exec -i kafka-0 -- env KAFKA_HEAP_OPTS=-Xmx96m)
+# The Kafka tools through the jars of whichever image runs the broker (apache/kafka or ours).
+KAFKA_JAVA=("${KUBECTL[@]}" -n "$NS" exec -i kafka-0 -- java -Xmx96m -cp '/opt/kafka/libs/*')
+ALERT=VolwatchApiDown
 WORK=$(mktemp -d)
 pids=()
+restore_api=''
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [[ -n "$restore_api" ]]; then "${KUBECTL[@]}" -n "$NS" scale deployment/volwatch-api --replicas "$restore_api" >/dev/null 2>&1 || true; fi
+  is_dry_run || "${KUBECTL[@]}" delete namespace "$SMOKE_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
+k() { run "${KUBECTL[@]}" "$@"; }
+
 forward() { # NAMESPACE TARGET LOCAL:REMOTE
   if is_dry_run; then
-    printf '%s &\n' "$(print_cmd kubectl --context "$CTX" -n "$1" port-forward --address 127.0.0.1 "$2" "$3")"
+    printf '%s &\n' "$(print_cmd "${KUBECTL[@]}" -n "$1" port-forward --address 127.0.0.1 "$2" "$3")"
   else
-    kubectl --context "$CTX" -n "$1" port-forward --address 127.0.0.1 "$2" "$3" >"$WORK/pf-${3%%:*}.log" 2>&1 &
+    "${KUBECTL[@]}" -n "$1" port-forward --address 127.0.0.1 "$2" "$3" >"$WORK/pf-${3%%:*}.log" 2>&1 &
     pids+=("$!")
   fi
 }
@@ -80,22 +108,59 @@ retry() {
     return 0
   fi
   until "$@"; do
-    ((SECONDS < deadline)) || die "timed out after $TIMEOUT s: $what"
+    ((SECONDS < deadline)) || die "timed out after $limit s: $what"
     sleep 5
   done
 }
 
-# Group names the cluster must have loaded, from the synthesized PrometheusRules.
-expected_groups() {
+# What manifests/ promises, read from the synthesized YAML: jobs (one per ServiceMonitor: the
+# name of the Service it selects) and rule groups.
+manifest_facts() { # jobs|groups|for ALERT
   node -e '
     const yaml = require(process.argv[1] + "/node_modules/yaml");
     const fs = require("fs"), path = require("path");
     const dir = path.join(process.argv[1], "manifests");
-    const names = [];
-    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort())
-      for (const d of yaml.parseAllDocuments(fs.readFileSync(path.join(dir, f), "utf8")))
-        { const o = d.toJS(); if (o && o.kind === "PrometheusRule") for (const g of o.spec.groups) names.push(g.name); }
-    console.log(names.join(" "));' "$VOLWATCH_ROOT"
+    const objs = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()
+      .flatMap((f) => yaml.parseAllDocuments(fs.readFileSync(path.join(dir, f), "utf8")).map((d) => d.toJS()).filter(Boolean));
+    const out = [];
+    if (process.argv[2] === "jobs") {
+      for (const sm of objs.filter((o) => o.kind === "ServiceMonitor")) {
+        const sel = sm.spec.selector.matchLabels || {};
+        for (const svc of objs.filter((o) => o.kind === "Service" && o.metadata.namespace === sm.metadata.namespace))
+          if (Object.entries(sel).every(([k, v]) => (svc.metadata.labels || {})[k] === v))
+            out.push((sm.spec.jobLabel && svc.metadata.labels[sm.spec.jobLabel]) || svc.metadata.name);
+      }
+    } else {
+      for (const o of objs.filter((o) => o.kind === "PrometheusRule"))
+        for (const g of o.spec.groups) {
+          if (process.argv[2] === "groups") out.push(g.name);
+          else for (const r of g.rules) if (r.alert === process.argv[3]) out.push(r.for || "0s");
+        }
+    }
+    console.log([...new Set(out)].join(" "));' "$VOLWATCH_ROOT" "$@"
+}
+
+seconds_of() { # 5m, 30s, 1h -> seconds
+  local d=$1
+  case "$d" in
+    *h) echo $((${d%h} * 3600)) ;;
+    *m) echo $((${d%m} * 60)) ;;
+    *s) echo "${d%s}" ;;
+    *) echo 0 ;;
+  esac
+}
+
+pods_ready() {
+  if is_dry_run; then
+    print_cmd "${KUBECTL[@]}" -n "$NS" get pods -o json
+    printf '  # every pod that has not completed must be Ready\n'
+    return 0
+  fi
+  "${KUBECTL[@]}" -n "$NS" get pods -o json >"$WORK/pods.json" || return 1
+  node -e '
+    const pods = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).items.filter((p) => p.status.phase !== "Succeeded");
+    const notReady = pods.filter((p) => !(p.status.conditions || []).some((c) => c.type === "Ready" && c.status === "True"));
+    if (pods.length === 0 || notReady.length) { console.error("  not Ready yet: " + (notReady.map((p) => p.metadata.name).join(", ") || "no pods")); process.exit(1); }' "$WORK/pods.json"
 }
 
 targets_up() { # JOB...
@@ -139,15 +204,27 @@ predict_ok() {
   }
 }
 
+alert_in_alertmanager() {
+  if is_dry_run; then
+    print_cmd curl -fsS "$AM/api/v2/alerts?filter=alertname=\"$ALERT\"&active=true"
+    printf '  # must list %s\n' "$ALERT"
+    return 0
+  fi
+  curl -fsS -G "$AM/api/v2/alerts" --data-urlencode "filter=alertname=\"$ALERT\"" --data-urlencode active=true >"$WORK/alerts.json" || return 1
+  node -e '
+    const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    if (!a.some((x) => x.labels.alertname === process.argv[2] && x.labels.namespace === "volwatch")) { console.error("  " + process.argv[2] + " not in Alertmanager yet"); process.exit(1); }' "$WORK/alerts.json" "$ALERT"
+}
+
 predictions_offset() {
-  "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-get-offsets.sh --bootstrap-server localhost:9092 --topic predictions 2>/dev/null |
+  "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server localhost:9092 --topic predictions 2>/dev/null |
     awk -F: '{ s += $3 } END { print s + 0 }'
 }
 
 predictions_grew() { # BEFORE
   local now
   if is_dry_run; then
-    print_cmd "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-get-offsets.sh --bootstrap-server localhost:9092 --topic predictions
+    print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server localhost:9092 --topic predictions
     printf '  # summed end offsets must exceed the value before the ticks were sent\n'
     return 0
   fi
@@ -158,22 +235,112 @@ predictions_grew() { # BEFORE
   }
 }
 
-log "port-forwards to Prometheus and the API"
+# scripts/port-forward.sh on shifted local ports, so it cannot collide with a local stack.
+port_forward_script_works() {
+  # shellcheck disable=SC2054 # the comma belongs to the --only value
+  local pf=(bash "$VOLWATCH_ROOT/scripts/port-forward.sh" --context "$CTX" --offset 50000 --only prometheus,alertmanager)
+  [[ -n "$KCFG" ]] && pf+=(--kubeconfig "$KCFG")
+  if is_dry_run; then
+    printf '%s &\n' "$(print_cmd "${pf[@]}")"
+    print_cmd curl -fsS http://127.0.0.1:59090/-/ready
+    print_cmd curl -fsS http://127.0.0.1:59093/-/ready
+    return 0
+  fi
+  "${pf[@]}" >"$WORK/port-forward.log" 2>&1 &
+  local pf_pid=$! ok=0 i
+  for ((i = 0; i < 30; i++)); do
+    if curl -fsS -o /dev/null http://127.0.0.1:59090/-/ready && curl -fsS -o /dev/null http://127.0.0.1:59093/-/ready; then
+      ok=1
+      break
+    fi
+    sleep 1
+  done
+  kill "$pf_pid" 2>/dev/null || true
+  wait "$pf_pid" 2>/dev/null || true
+  ((ok)) || die "scripts/port-forward.sh did not reach Prometheus and Alertmanager on 59090/59093; its output: $(cat "$WORK/port-forward.log")"
+}
+
+# A client pod calling POST /predict through the API's Service until SIGTERM, then printing a summary.
+client_js='const { FEATURE_NAMES } = require("/app/dist/services/core/features.js");
+const body = JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((n) => [n, 0.01])) });
+const url = "http://volwatch-api.volwatch.svc.cluster.local:8080/predict";
+const s = { ok: 0, failed: 0, errors: {} }; let stop = false;
+process.on("SIGTERM", () => { stop = true; });
+(async () => { while (!stop) { try { const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  await r.arrayBuffer(); if (r.status === 200) s.ok++; else { s.failed++; s.errors[r.status] = (s.errors[r.status] || 0) + 1; } }
+  catch (e) { s.failed++; const k = String(e.cause?.code || e.message); s.errors[k] = (s.errors[k] || 0) + 1; }
+  if (s.ok + s.failed === 20) console.log("started"); await new Promise((r) => setTimeout(r, 50)); }
+  console.log("SUMMARY " + JSON.stringify(s)); })();'
+
+client_overrides() {
+  local image
+  image=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-api -o jsonpath='{.spec.template.spec.containers[0].image}')
+  node -e '
+    const [image, js] = process.argv.slice(1);
+    const sc = { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    console.log(JSON.stringify({ spec: { automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [{ name: "client", image, imagePullPolicy: "IfNotPresent", command: ["node", "-e", js], securityContext: sc,
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } }] } }));' "$image" "$client_js"
+}
+
+rollback_without_failures() {
+  local rb=("$NODE_TSX" services/rollback/main.ts --to baseline --context "$CTX" --timeout 90)
+  [[ -n "$KCFG" ]] && rb+=(--kubeconfig "$KCFG")
+  if is_dry_run; then
+    print_cmd "${KUBECTL[@]}" create namespace "$SMOKE_NS"
+    print_cmd "${KUBECTL[@]}" -n "$SMOKE_NS" run client --restart=Never --image='<the API image>' --overrides='<client pod: POST /predict through the Service until SIGTERM>'
+    print_cmd "${rb[@]}"
+    print_cmd "${KUBECTL[@]}" -n "$SMOKE_NS" exec client -- node -e 'process.kill(1, "SIGTERM")'
+    printf '  # the client summary must show 0 failed requests\n'
+    return 0
+  fi
+  "${KUBECTL[@]}" get namespace "$SMOKE_NS" >/dev/null 2>&1 || "${KUBECTL[@]}" create namespace "$SMOKE_NS" >/dev/null
+  "${KUBECTL[@]}" label namespace "$SMOKE_NS" pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
+  "${KUBECTL[@]}" -n "$SMOKE_NS" delete pod client --ignore-not-found >/dev/null
+  "${KUBECTL[@]}" -n "$SMOKE_NS" run client --restart=Never --image=unused --overrides="$(client_overrides)" >/dev/null
+  retry 120 "the client pod sends requests" client_started
+  local start=$SECONDS out
+  out=$(cd "$VOLWATCH_ROOT" && "${rb[@]}" 2>&1) || die "npm run rollback -- --to baseline failed: $out"
+  log "rollback: $out (${SECONDS}s - ${start}s = $((SECONDS - start)) s)"
+  sleep 5
+  "${KUBECTL[@]}" -n "$SMOKE_NS" exec client -- node -e 'process.kill(1, "SIGTERM")' >/dev/null 2>&1 || true
+  retry 60 "the client pod finishes" client_done
+  local summary
+  summary=$("${KUBECTL[@]}" -n "$SMOKE_NS" logs client | sed -n 's/^SUMMARY //p')
+  log "client through the Service during the rollback: $summary"
+  node -e 'const s = JSON.parse(process.argv[1]); if (s.failed !== 0 || s.ok < 20) { console.error("failed requests during the rollback: " + process.argv[1]); process.exit(1); }' "$summary" ||
+    die "the API failed requests while the variant changed"
+  # Back to the shipped variant, so a second run starts where the first did.
+  (cd "$VOLWATCH_ROOT" && "$NODE_TSX" services/rollback/main.ts --to ml --context "$CTX" --timeout 90 ${KCFG:+--kubeconfig "$KCFG"} >/dev/null) ||
+    die "rolling back to ml failed"
+}
+client_started() { "${KUBECTL[@]}" -n "$SMOKE_NS" logs client 2>/dev/null | grep -q '^started$'; }
+client_done() { [[ "$("${KUBECTL[@]}" -n "$SMOKE_NS" get pod client -o jsonpath='{.status.phase}')" == Succeeded ]]; }
+
+log "port-forwards to Prometheus, Alertmanager and the API"
 forward "$RELEASE_NAMESPACE" "svc/$RELEASE_NAME-prometheus" "$PROM_PORT:9090"
+forward "$RELEASE_NAMESPACE" "svc/$RELEASE_NAME-alertmanager" "$AM_PORT:9093"
 forward "$NS" svc/volwatch-api "$API_PORT:8080"
 retry 30 "port-forward to Prometheus" curl -fsS -o /dev/null "$PROM/-/ready"
+retry 30 "port-forward to Alertmanager" curl -fsS -o /dev/null "$AM/-/ready"
 retry 30 "port-forward to the API" curl -fsS -o /dev/null "$API/health"
 
-log "1/4 ServiceMonitor targets up: volwatch-api, volwatch-consumer"
-retry "$TIMEOUT" "ServiceMonitor targets up" targets_up volwatch-api volwatch-consumer
+log "1/6 every pod in namespace $NS Ready (restricted Pod Security Standards)"
+retry "$TIMEOUT" "every pod Ready" pods_ready
 
-groups=$(expected_groups)
+jobs=$(manifest_facts jobs)
+[[ -n "$jobs" ]] || die "no ServiceMonitor in manifests/: run npm run synth"
+log "2/6 ServiceMonitor targets up: $jobs"
+# shellcheck disable=SC2086 # one argument per job
+retry "$TIMEOUT" "ServiceMonitor targets up" targets_up $jobs
+
+groups=$(manifest_facts groups)
 [[ -n "$groups" ]] || die "no PrometheusRule groups in manifests/: run npm run synth"
-log "2/4 rule groups loaded: $groups"
+log "3/6 rule groups loaded: $groups"
 # shellcheck disable=SC2086 # one argument per group name
 retry "$TIMEOUT" "rule groups loaded" rules_loaded $groups
 
-log "3/4 POST /predict"
+log "4/6 POST /predict"
 body_js='import { FEATURE_NAMES } from "./services/core/features"; process.stdout.write(JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((n) => [n, 0.01])) }));'
 if is_dry_run; then
   printf '%s > %s\n' "$(print_cmd "$NODE_TSX" -e "$body_js")" "$WORK/body.json"
@@ -183,29 +350,52 @@ fi
 retry 60 "POST /predict answers 200" predict_ok
 is_dry_run || log "prediction: $(head -c 300 "$WORK/predict.json")"
 
-log "4/4 ticks flow to predictions"
-if ! is_dry_run && ! kubectl --context "$CTX" -n "$NS" get statefulset kafka >/dev/null 2>&1; then
-  log "skipped: no in-cluster Kafka (external bootstrap); check your Kafka's predictions topic instead"
-  exit 0
-fi
-before=0
-if is_dry_run; then
-  print_cmd "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-get-offsets.sh --bootstrap-server localhost:9092 --topic predictions
+alert_for=$(seconds_of "$(manifest_facts for "$ALERT")")
+log "5/6 API scaled to zero: $ALERT (for: ${alert_for}s) must reach Alertmanager; meanwhile the stream and port-forward.sh"
+replicas=2
+is_dry_run || replicas=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-api -o jsonpath='{.spec.replicas}')
+restore_api=$replicas
+k -n "$NS" scale deployment/volwatch-api --replicas 0
+
+if ! is_dry_run && ! "${KUBECTL[@]}" -n "$NS" get statefulset kafka >/dev/null 2>&1; then
+  log "skipped the stream check: no in-cluster Kafka (external bootstrap); check your Kafka's predictions topic instead"
 else
-  before=$(predictions_offset)
-fi
-# 150 one-second ticks ending now (enough history for every feature window), keyed by
-# product like the producer does, so they stay in order within one partition.
-gen_ticks='const now = Date.now(); let p = 60000;
+  before=0
+  if is_dry_run; then
+    print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server localhost:9092 --topic predictions
+  else
+    before=$(predictions_offset)
+  fi
+  # 150 one-second ticks ending now (enough history for every feature window), keyed by
+  # product like the producer does, so they stay in order within one partition.
+  gen_ticks='const now = Date.now(); let p = 60000;
 for (let i = 150; i > 0; i--) { p *= 1 + (Math.random() - 0.5) * 0.001;
   console.log("BTC-USD|" + JSON.stringify({ product_id: "BTC-USD", price: p.toFixed(2), best_bid: (p - 0.5).toFixed(2), best_ask: (p + 0.5).toFixed(2),
     last_size: "0.01", time: new Date(now - i * 1000).toISOString(), sequence: 1e9 + 150 - i })); }'
-if is_dry_run; then
-  printf "+ node -e '<150 one-second ticks as JSON lines>' | %s\n" \
-    "$(print_cmd "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}" | cut -c3-)"
-else
-  node -e "$gen_ticks" | "${KAFKA_TOOL[@]}" /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}"
+  if is_dry_run; then
+    printf "+ node -e '<150 one-second ticks as JSON lines>' | %s\n" \
+      "$(print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}" | cut -c3-)"
+  else
+    node -e "$gen_ticks" | "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}"
+  fi
+  retry "$TIMEOUT" "a prediction on the predictions topic" predictions_grew "$before"
+  is_dry_run || log "ticks became predictions"
 fi
-retry "$TIMEOUT" "a prediction on the predictions topic" predictions_grew "$before"
+port_forward_script_works
+is_dry_run || log "scripts/port-forward.sh reached Prometheus and Alertmanager"
+retry $((alert_for + TIMEOUT)) "$ALERT in Alertmanager" alert_in_alertmanager
+is_dry_run || log "$ALERT fired and reached Alertmanager"
+k -n "$NS" scale deployment/volwatch-api --replicas "$replicas"
+restore_api=''
+k -n "$NS" rollout status deployment/volwatch-api --timeout "${TIMEOUT}s"
+# The API's port-forward followed a pod that is gone.
+if ! is_dry_run; then
+  kill "${pids[2]}" 2>/dev/null || true
+  forward "$NS" svc/volwatch-api "$API_PORT:8080"
+fi
+retry 60 "POST /predict answers 200 again" predict_ok
+
+log "6/6 npm run rollback -- --to baseline while a client calls the API through its Service"
+rollback_without_failures
 
 if is_dry_run; then log "dry run complete"; else log "smoke test passed"; fi

@@ -5,17 +5,21 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/control-plane.sh [--dry-run] <start|stop|status|build>
+Usage: scripts/control-plane.sh [--dry-run] <start|stop|status|build|build-node>
 
   start    build (if not cached) and start etcd + kube-apiserver, wait for /readyz,
            write the kubeconfig; does nothing if already running
   stop     stop both processes and wait until they are gone
   status   exit 0 when the API server is ready, 3 when it is down
   build    only build and cache the binaries
+  build-node  build and cache the node's Kubernetes binaries from the same module: kubelet,
+           kube-controller-manager, kube-scheduler, kube-proxy, kubectl (scripts/node-build.sh)
 
 Environment (defaults in brackets):
   VOLWATCH_K8S_DIR            runtime data, certs, logs, kubeconfig [<repo>/.work/k8s]
   VOLWATCH_K8S_PORT           kube-apiserver secure port [6443]
+  VOLWATCH_K8S_ADDRESS        local address kube-apiserver binds to and advertises [127.0.0.1];
+                              scripts/node-up.sh passes the node bridge's, which pods can reach
   VOLWATCH_ETCD_PORT          etcd client port [23790]; peer port is this + 1
   VOLWATCH_K8S_VERSION        Kubernetes version to build [1.34.4]
   VOLWATCH_CACHE_DIR          build cache [~/.cache/volwatch]
@@ -26,6 +30,7 @@ EOF
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 K8S_DIR="${VOLWATCH_K8S_DIR:-$REPO_ROOT/.work/k8s}"
 API_PORT="${VOLWATCH_K8S_PORT:-6443}"
+API_ADDRESS="${VOLWATCH_K8S_ADDRESS:-127.0.0.1}"
 ETCD_PORT="${VOLWATCH_ETCD_PORT:-23790}"
 K8S_VERSION="${VOLWATCH_K8S_VERSION:-1.34.4}"
 CACHE_DIR="${VOLWATCH_CACHE_DIR:-$HOME/.cache/volwatch}"
@@ -47,14 +52,14 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage; exit 0 ;;
-    start | stop | status | build)
+    start | stop | status | build | build-node)
       if [[ -n "$CMD" ]]; then echo "control-plane: only one command allowed, got '$CMD' and '$arg'" >&2; exit 2; fi
       CMD="$arg" ;;
     *) echo "control-plane: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac
 done
 if [[ -z "$CMD" ]]; then
-  echo "control-plane: missing command (start, stop, status or build)" >&2
+  echo "control-plane: missing command (start, stop, status, build or build-node)" >&2
   usage >&2
   exit 2
 fi
@@ -65,12 +70,19 @@ for v in VOLWATCH_K8S_PORT VOLWATCH_ETCD_PORT VOLWATCH_K8S_START_TIMEOUT; do
   fi
 done
 ETCD_PEER_PORT="$((ETCD_PORT + 1))"
+if ! [[ "$API_ADDRESS" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  echo "control-plane: VOLWATCH_K8S_ADDRESS must be an IPv4 address of this machine, got '$API_ADDRESS'" >&2
+  exit 2
+fi
 if ! [[ "$K8S_VERSION" =~ ^1\.([0-9]+)\.([0-9]+)$ ]]; then
   echo "control-plane: VOLWATCH_K8S_VERSION must look like 1.34.4, got '$K8S_VERSION'" >&2
   exit 2
 fi
 K8S_MINOR="${BASH_REMATCH[1]}"
 STAGING_VERSION="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+
+# shellcheck source-path=SCRIPTDIR source=lib/k8s-pki.sh
+source "$REPO_ROOT/scripts/lib/k8s-pki.sh"
 
 log() { echo "control-plane: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -107,23 +119,31 @@ pid_alive() {
   echo "$pid"
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+port_in_use() { # PORT [ADDRESS]
+  (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
 curl_api() {
   curl -fsS --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
-    "https://127.0.0.1:$API_PORT$1"
+    "https://$API_ADDRESS:$API_PORT$1"
 }
 
 api_ready() {
   [[ -f "$PKI/admin.key" ]] && curl_api /readyz >/dev/null 2>&1
 }
 
+# The node's binaries, built from the same throwaway module as kube-apiserver.
+NODE_COMPONENTS=(kubelet kube-controller-manager kube-scheduler kube-proxy kubectl)
+
+# True when every named binary is in the cache.
+built() {
+  local c
+  for c in "$@"; do [[ -x "$BIN_DIR/$c" ]] || return 1; done
+}
+
+# build COMPONENT...: builds the missing ones (etcd or k8s.io/kubernetes/cmd/COMPONENT).
 build() {
-  if [[ -x "$APISERVER_BIN" && -x "$ETCD_BIN" ]]; then
-    return 0
-  fi
+  built "$@" && return 0
   need go
   if ((!DRY_RUN)); then
     # Two runs starting at once on a cold machine must not write the same build module;
@@ -131,19 +151,19 @@ build() {
     mkdir -p "$CACHE_DIR"
     (
       if command -v flock >/dev/null 2>&1; then flock 9; fi
-      if [[ -x "$APISERVER_BIN" && -x "$ETCD_BIN" ]]; then
-        exit 0
-      fi
-      build_module
+      built "$@" && exit 0
+      build_module "$@"
     ) 9>"$CACHE_DIR/k8s-build.lock"
     return
   fi
-  build_module
+  build_module "$@"
 }
 
 build_module() {
-  local mod_json gomod etcd_version
-  log "building kube-apiserver v$K8S_VERSION and etcd from the Go module proxy into $BIN_DIR (first run only; takes several minutes)"
+  local mod_json gomod etcd_version="" c
+  local todo=()
+  for c in "$@"; do built "$c" || todo+=("$c"); done
+  log "building ${todo[*]} v$K8S_VERSION from the Go module proxy into $BIN_DIR (first run only; takes minutes)"
   run mkdir -p "$BUILD_DIR" "$BIN_DIR"
   if ((DRY_RUN)); then
     printf '+ (write %q: require k8s.io/kubernetes v%s, replace every k8s.io staging module with its %s tag)\n' "$BUILD_DIR/go.mod" "$K8S_VERSION" "$STAGING_VERSION"
@@ -157,93 +177,66 @@ build_module() {
     [[ -f "$gomod" ]] || die "go mod download did not report the go.mod of k8s.io/kubernetes@v$K8S_VERSION"
     etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$gomod")"
     [[ -n "$etcd_version" ]] || die "k8s.io/kubernetes@v$K8S_VERSION does not name a go.etcd.io/etcd/server/v3 version"
-    {
-      printf 'module volwatch.local/k8sbuild\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes v%s\n\nreplace (\n' "$K8S_VERSION"
-      awk '$2 == "=>" && $3 ~ /^\.\/staging\// { print $1 }' "$gomod" | sort -u |
-        while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$STAGING_VERSION"; done
-      printf ')\n'
-    } >"$BUILD_DIR/go.mod"
-    rm -f "$BUILD_DIR/go.sum"
+    # An existing module (an earlier build of other components) is extended, not rewritten.
+    if ! grep -qx "require k8s.io/kubernetes v$K8S_VERSION" "$BUILD_DIR/go.mod" 2>/dev/null &&
+      ! grep -Eq "^[[:space:]]*k8s.io/kubernetes v$K8S_VERSION( |$)" "$BUILD_DIR/go.mod" 2>/dev/null; then
+      {
+        printf 'module volwatch.local/k8sbuild\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes v%s\n\nreplace (\n' "$K8S_VERSION"
+        awk '$2 == "=>" && $3 ~ /^\.\/staging\// { print $1 }' "$gomod" | sort -u |
+          while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$STAGING_VERSION"; done
+        printf ')\n'
+      } >"$BUILD_DIR/go.mod"
+      rm -f "$BUILD_DIR/go.sum"
+    fi
   fi
   local ldflags="-s -w"
   local pkg
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$K8S_MINOR -X $pkg.gitTreeState=clean"
   done
-  local start=$SECONDS
+  local start=$SECONDS gets=()
+  for c in "${todo[@]}"; do
+    if [[ "$c" == etcd ]]; then gets+=("go.etcd.io/etcd/server/v3@$etcd_version"); else gets+=("k8s.io/kubernetes/cmd/$c@v$K8S_VERSION"); fi
+  done
   (
     cd "$BUILD_DIR"
     export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
-    run go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "go.etcd.io/etcd/server/v3@$etcd_version"
-    run go build -trimpath -ldflags "$ldflags" -o "$BIN_DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-    run go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd.tmp" go.etcd.io/etcd/server/v3
-    run mv "$BIN_DIR/kube-apiserver.tmp" "$APISERVER_BIN"
-    run mv "$BIN_DIR/etcd.tmp" "$ETCD_BIN"
+    run go get "${gets[@]}"
+    for c in "${todo[@]}"; do
+      if [[ "$c" == etcd ]]; then
+        run go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd.tmp" go.etcd.io/etcd/server/v3
+      else
+        run go build -trimpath -ldflags "$ldflags" -o "$BIN_DIR/$c.tmp" "k8s.io/kubernetes/cmd/$c"
+      fi
+      run mv "$BIN_DIR/$c.tmp" "$BIN_DIR/$c"
+    done
   ) || die "build failed (see the go output above)"
-  ((DRY_RUN)) || log "built in $((SECONDS - start))s: $APISERVER_BIN, $ETCD_BIN"
-}
-
-# openssl chatters on stderr even on success; keep that in a log unless something fails.
-ossl() {
-  if ((DRY_RUN)); then
-    run openssl "$@"
-  else
-    openssl "$@" 2>>"$PKI/openssl.log" || die "openssl $1 failed; see $PKI/openssl.log"
-  fi
+  ((DRY_RUN)) || log "built ${todo[*]} in $((SECONDS - start))s into $BIN_DIR"
 }
 
 gen_certs() {
-  if [[ -f "$PKI/admin.key" && -f "$PKI/sa.key" && -f "$PKI/apiserver.key" ]]; then
-    return 0
-  fi
   need openssl
-  local days=3650
-  run mkdir -p "$PKI"
-  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days "$days" \
-    -subj "/CN=volwatch-ephemeral-ca" -keyout "$PKI/ca.key" -out "$PKI/ca.crt"
-  ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=kube-apiserver" \
-    -keyout "$PKI/apiserver.key" -out "$PKI/apiserver.csr"
-  ossl x509 -req -in "$PKI/apiserver.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days "$days" -out "$PKI/apiserver.crt" -extfile <(printf '%s\n' \
-      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" \
-      "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment")
-  ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/O=system:masters/CN=volwatch-admin" \
-    -keyout "$PKI/admin.key" -out "$PKI/admin.csr"
-  ossl x509 -req -in "$PKI/admin.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days "$days" -out "$PKI/admin.crt" -extfile <(printf '%s\n' \
-      "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment")
-  ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$PKI/sa.key"
-  ossl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
+  local san="IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
+  [[ "$API_ADDRESS" == 127.0.0.1 ]] || san+=",IP:$API_ADDRESS"
+  pki_ca "$PKI"
+  pki_cert "$PKI" apiserver /CN=kube-apiserver serverAuth "$san"
+  pki_cert "$PKI" admin "/O=system:masters/CN=volwatch-admin" clientAuth
+  # The API server's identity towards kubelets (logs, exec, port-forward).
+  pki_cert "$PKI" apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+  if [[ ! -f "$PKI/sa.key" ]]; then
+    if ((DRY_RUN)); then
+      run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$PKI/sa.key"
+    else
+      if ! openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$PKI/sa.key" 2>>"$PKI/openssl.log" ||
+        ! openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>>"$PKI/openssl.log"; then
+        die "openssl could not create the service-account key; see $PKI/openssl.log"
+      fi
+    fi
+  fi
 }
 
 write_kubeconfig() {
-  if ((DRY_RUN)); then
-    echo "+ (write $KUBECONFIG_FILE: cluster https://127.0.0.1:$API_PORT, user volwatch-admin with the client cert)"
-    return 0
-  fi
-  b64() { base64 -w0 "$1"; }
-  umask 077
-  cat >"$KUBECONFIG_FILE.tmp" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: volwatch-ephemeral
-  cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority-data: $(b64 "$PKI/ca.crt")
-users:
-- name: volwatch-admin
-  user:
-    client-certificate-data: $(b64 "$PKI/admin.crt")
-    client-key-data: $(b64 "$PKI/admin.key")
-contexts:
-- name: volwatch-ephemeral
-  context:
-    cluster: volwatch-ephemeral
-    user: volwatch-admin
-current-context: volwatch-ephemeral
-EOF
-  mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
+  pki_kubeconfig "$KUBECONFIG_FILE" "https://$API_ADDRESS:$API_PORT" "$PKI" admin
 }
 
 # Launches a binary detached in its own session; stdout/stderr go to a log file.
@@ -288,17 +281,20 @@ etcd_healthy() {
 start() {
   need curl setsid base64
   if pid_alive "$API_PID" "$APISERVER_BIN" >/dev/null && api_ready; then
-    log "already running: https://127.0.0.1:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
+    log "already running: https://$API_ADDRESS:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
     return 0
   fi
   # Half-started leftovers from an earlier run are cleared so start is always from scratch.
   stop_all quiet
-  build
+  build kube-apiserver etcd
   gen_certs
   local p
-  for p in "$API_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT"; do
+  if ((!DRY_RUN)) && port_in_use "$API_PORT" "$API_ADDRESS"; then
+    die "port $API_PORT on $API_ADDRESS is already in use by another process; set VOLWATCH_K8S_PORT to a free port"
+  fi
+  for p in "$ETCD_PORT" "$ETCD_PEER_PORT"; do
     if ((!DRY_RUN)) && port_in_use "$p"; then
-      die "port $p on 127.0.0.1 is already in use by another process; set VOLWATCH_K8S_PORT / VOLWATCH_ETCD_PORT to free ports"
+      die "port $p on 127.0.0.1 is already in use by another process; set VOLWATCH_ETCD_PORT to a free port"
     fi
   done
   local begin=$SECONDS
@@ -313,7 +309,7 @@ start() {
     --unsafe-no-fsync --log-level=warn
   wait_for etcd "$K8S_DIR/etcd.log" "$ETCD_PID" "$ETCD_BIN" etcd_healthy
   launch "$API_PID" "$K8S_DIR/kube-apiserver.log" "$APISERVER_BIN" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+    --bind-address="$API_ADDRESS" --advertise-address="$API_ADDRESS" --secure-port="$API_PORT" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --cert-dir="$K8S_DIR/apiserver-certs" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
@@ -321,10 +317,13 @@ start() {
     --service-account-issuer="https://kubernetes.default.svc" \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
-    --authorization-mode=RBAC --anonymous-auth=false --profiling=false --allow-privileged=true
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
+    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --anonymous-auth=false --profiling=false --allow-privileged=true
   wait_for kube-apiserver "$K8S_DIR/kube-apiserver.log" "$API_PID" "$APISERVER_BIN" api_ready
   write_kubeconfig
-  ((DRY_RUN)) || log "ready in $((SECONDS - begin))s: https://127.0.0.1:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
+  ((DRY_RUN)) || log "ready in $((SECONDS - begin))s: https://$API_ADDRESS:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
 }
 
 # Stops one process: SIGTERM, then SIGKILL after 15 s; returns once it is gone.
@@ -370,11 +369,11 @@ status() {
   api_pid="$(pid_alive "$API_PID" "$APISERVER_BIN")" || api_pid=""
   etcd_pid="$(pid_alive "$ETCD_PID" "$ETCD_BIN")" || etcd_pid=""
   if ((DRY_RUN)); then
-    printf '+ curl https://127.0.0.1:%s/readyz\n' "$API_PORT"
+    printf '+ curl https://%s:%s/readyz\n' "$API_ADDRESS" "$API_PORT"
     return 0
   fi
   if [[ -n "$api_pid" && -n "$etcd_pid" ]] && api_ready; then
-    echo "up: kube-apiserver pid $api_pid on https://127.0.0.1:$API_PORT, etcd pid $etcd_pid on 127.0.0.1:$ETCD_PORT, KUBECONFIG=$KUBECONFIG_FILE"
+    echo "up: kube-apiserver pid $api_pid on https://$API_ADDRESS:$API_PORT, etcd pid $etcd_pid on 127.0.0.1:$ETCD_PORT, KUBECONFIG=$KUBECONFIG_FILE"
     return 0
   fi
   local api_state="not running" etcd_state="not running"
@@ -385,7 +384,8 @@ status() {
 }
 
 case "$CMD" in
-  build) build ;;
+  build) build kube-apiserver etcd ;;
+  build-node) build "${NODE_COMPONENTS[@]}" ;;
   start) run mkdir -p "$K8S_DIR"; start ;;
   stop) stop_all ;;
   status) status ;;

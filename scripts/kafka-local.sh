@@ -14,7 +14,8 @@ Usage: scripts/kafka-local.sh [--dry-run] <start|stop|restart|status|fetch>
   stop      stop the broker (SIGTERM, then SIGKILL after KAFKA_STOP_TIMEOUT s).
   restart   stop, then start with the same data directory.
   status    exit 0 when the broker accepts connections, 3 when it does not.
-  fetch     only resolve the Kafka jars into the cache (what start does first).
+  fetch     only resolve the Kafka jars into the cache (what start does first) and
+            print their directory (scripts/node-images.sh builds the cluster's Kafka image from it).
   --dry-run print the commands that would run, change nothing.
 
 Environment:
@@ -391,5 +392,5 @@ case "$COMMAND" in
   stop) take_lock; stop_broker ;;
   restart) take_lock; find_java; stop_broker; start_broker ;;
   status) status_broker ;;
-  fetch) ensure_libs ;;
+  fetch) ensure_libs; printf '%s\n' "$LIBS_DIR" ;;
 esac

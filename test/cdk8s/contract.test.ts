@@ -177,18 +177,22 @@ describe('Pod Security Standards restricted', () => {
           add: [],
           seccomp: 'RuntimeDefault',
         });
-        // Only the broker keeps a writable root: the apache/kafka image renders its config at start.
-        expect({ id, c: c.name, readOnlyRoot: sc.readOnlyRootFilesystem }).toEqual({ id, c: c.name, readOnlyRoot: id !== 'StatefulSet/kafka' });
+        expect({ id, c: c.name, readOnlyRoot: sc.readOnlyRootFilesystem }).toEqual({ id, c: c.name, readOnlyRoot: true });
         expect(c.ports?.some((p: Obj) => p.hostPort) ?? false).toBe(false);
       }
     }
   });
 
-  test('our own containers run as a UID above 10000', () => {
-    for (const name of ['volwatch-api', 'volwatch-consumer']) {
-      const spec = named('Deployment', name).spec.template.spec;
-      expect(spec.containers[0].securityContext.runAsUser).toBeGreaterThan(10000);
-      expect(spec.securityContext.runAsUser).toBeGreaterThan(10000);
+  test('every container runs as a UID above 10000, the broker and the topic Job included', () => {
+    for (const [kind, name] of [
+      ['Deployment', 'volwatch-api'],
+      ['Deployment', 'volwatch-consumer'],
+      ['StatefulSet', 'kafka'],
+      ['Job', 'kafka-topics'],
+    ] as const) {
+      const spec = named(kind, name).spec.template.spec;
+      expect({ name, uid: spec.containers[0].securityContext.runAsUser > 10000 }).toEqual({ name, uid: true });
+      expect({ name, uid: spec.securityContext.runAsUser > 10000 }).toEqual({ name, uid: true });
     }
   });
 
@@ -257,14 +261,50 @@ describe('NetworkPolicies', () => {
 });
 
 describe('Kafka', () => {
+  const brokerProperties = (): Record<string, string> =>
+    Object.fromEntries(
+      (named('ConfigMap', 'kafka-config').data['server.properties'] as string)
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+
   test('a single-node KRaft broker with a PVC, pinned apache/kafka image and an idempotent topic Job', () => {
     const sts = named('StatefulSet', 'kafka');
     const c = sts.spec.template.spec.containers[0];
     expect(c.image).toMatch(/^apache\/kafka:\d+\.\d+\.\d+$/);
-    expect(env(c).KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(brokerProperties()['process.roles']).toBe('broker,controller');
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeDefined();
     expect(sts.spec.template.spec.enableServiceLinks).toBe(false);
     const script = named('Job', 'kafka-topics').spec.template.spec.containers[0].command.join(' ');
     for (const topic of ['ticks', 'predictions', 'ticks.dlq']) expect(script).toContain(`--create --if-not-exists --topic ${topic} `);
+  });
+
+  test('the broker runs from a rendered server.properties any image with the Kafka jars honours, not image-specific environment', () => {
+    const c = named('StatefulSet', 'kafka').spec.template.spec.containers[0];
+    expect(Object.keys(env(c)).filter((k) => k.startsWith('KAFKA_') && k !== 'KAFKA_HEAP_OPTS')).toEqual([]);
+    expect(c.command.join(' ')).toContain("-cp '/opt/kafka/libs/*' kafka.Kafka /etc/kafka-config/server.properties");
+    expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/kafka-config', readOnly: true });
+  });
+
+  test('the controller listener binds to the pod loopback and is neither a container port nor in a Service', () => {
+    const props = brokerProperties();
+    expect(props.listeners).toBe('PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093');
+    expect(props['controller.quorum.voters']).toBe('1@127.0.0.1:9093');
+    const c = named('StatefulSet', 'kafka').spec.template.spec.containers[0];
+    expect(c.ports.map((p: Obj) => p.containerPort)).toEqual([9092]);
+    for (const svc of ofKind('Service').filter((s) => s.metadata.name.startsWith('kafka'))) {
+      expect({ svc: svc.metadata.name, ports: svc.spec.ports.map((p: Obj) => p.port) }).toEqual({ svc: svc.metadata.name, ports: [9092] });
+    }
+  });
+
+  test('a changed broker configuration rolls the broker (the pod template carries its hash)', () => {
+    const stsOf = (objs: Obj[]) => objs.find((o) => o.kind === 'StatefulSet')!;
+    const hash = (o: Obj) => o.spec.template.metadata.annotations['volwatch.dev/config-sha256'];
+    expect(hash(stsOf([...synthesize().objects.values()].flat()))).toBe(hash(named('StatefulSet', 'kafka')));
+    // Another namespace changes advertised.listeners.
+    const moved = stsOf([...synthesize({ namespace: 'volwatch-b' }).objects.values()].flat());
+    expect(hash(moved)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash(moved)).not.toBe(hash(named('StatefulSet', 'kafka')));
   });
 });
