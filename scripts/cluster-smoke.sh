@@ -29,30 +29,7 @@ CLUSTER=volwatch
 CTX=''
 KCFG=''
 TIMEOUT=240
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --name | --timeout | --context | --kubeconfig)
-      [[ $# -ge 2 ]] || die "$1 needs a value"
-      case "$1" in
-        --name) CLUSTER=$2 ;;
-        --timeout) TIMEOUT=$2 ;;
-        --context) CTX=$2 ;;
-        --kubeconfig) KCFG=$2 ;;
-      esac
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      die "unknown argument: $1"
-      ;;
-  esac
-  shift
-done
+parse_args '--name=CLUSTER --timeout=TIMEOUT --context=CTX --kubeconfig=KCFG' "$@"
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds, got $TIMEOUT"
 
 need_tools kubectl curl node

@@ -13,25 +13,7 @@ USAGE
 }
 
 CLUSTER=volwatch
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --name)
-      [[ $# -ge 2 ]] || die "--name needs a value"
-      CLUSTER=$2
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      die "unknown argument: $1"
-      ;;
-  esac
-  shift
-done
+parse_args '--name=CLUSTER' "$@"
 
 need_tools kind
 

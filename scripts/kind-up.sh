@@ -23,30 +23,7 @@ CLUSTER=volwatch
 MANIFESTS="$VOLWATCH_ROOT/manifests"
 IMAGE=''
 BUILD=1
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --skip-build) BUILD=0 ;;
-    --name | --manifests | --image)
-      [[ $# -ge 2 ]] || die "$1 needs a value"
-      case "$1" in
-        --name) CLUSTER=$2 ;;
-        --manifests) MANIFESTS=$2 ;;
-        --image) IMAGE=$2 ;;
-      esac
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      die "unknown argument: $1"
-      ;;
-  esac
-  shift
-done
+parse_args '--name=CLUSTER --manifests=MANIFESTS --image=IMAGE --skip-build:BUILD=0' "$@"
 
 tools=(kind kubectl helm)
 ((BUILD)) && tools+=(docker)

@@ -23,31 +23,7 @@ CTX=''
 KCFG=''
 OFFSET=0
 ONLY=prometheus,grafana,alertmanager,api
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --name | --context | --kubeconfig | --offset | --only)
-      [[ $# -ge 2 ]] || die "$1 needs a value"
-      case "$1" in
-        --name) CLUSTER=$2 ;;
-        --context) CTX=$2 ;;
-        --kubeconfig) KCFG=$2 ;;
-        --offset) OFFSET=$2 ;;
-        --only) ONLY=$2 ;;
-      esac
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      die "unknown argument: $1"
-      ;;
-  esac
-  shift
-done
+parse_args '--name=CLUSTER --context=CTX --kubeconfig=KCFG --offset=OFFSET --only=ONLY' "$@"
 if ! [[ "$OFFSET" =~ ^[0-9]{1,5}$ ]] || ((OFFSET > 50000)); then
   die "--offset must be a whole number from 0 to 50000, got $OFFSET"
 fi

@@ -14,23 +14,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 cd "$VOLWATCH_ROOT"
 
+usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 RATE=50
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --rate)
-      [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || die "--rate needs a positive whole number of ticks per second"
-      RATE="$2"
-      shift
-      ;;
-    -h | --help)
-      sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-      exit 0
-      ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-  shift
-done
+parse_args '--rate=RATE' "$@"
+[[ "$RATE" =~ ^[0-9]+$ && "$RATE" -gt 0 ]] || die "--rate needs a positive whole number of ticks per second"
 
 setup_command start
 WORK="$VOLWATCH_ROOT/.work/local"

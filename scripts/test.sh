@@ -17,13 +17,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 REPO_ROOT="$VOLWATCH_ROOT"
 cd "$REPO_ROOT"
 
-for arg in "$@"; do
-  case "$arg" in
-    --dry-run) DRY_RUN=1 ;;
-    -h | --help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (see --help)" ;;
-  esac
-done
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+parse_args '' "$@"
 
 setup_command test
 

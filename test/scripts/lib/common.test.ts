@@ -49,4 +49,20 @@ describe('scripts/lib/common.sh', () => {
     expect(chart).toMatch(/^kube-prometheus-stack 88\.\d+\.\d+$/);
     expect(image).toBe(`ghcr.io/volwatch/volwatch:${version}`);
   });
+
+  test('parse_args: value flags, switch flags, --dry-run and --help, and a sentence for anything else', () => {
+    const parse = (args: string) => bash(`usage() { echo "usage: x [--name N] [--fast]"; }; NAME=default; FAST=0; parse_args '--name=NAME --fast:FAST=1' ${args}; echo "$NAME $FAST $DRY_RUN"`, { DRY_RUN: '0' });
+    expect(parse('').stdout).toBe('default 0 0\n');
+    expect(parse("--name 'a b' --fast --dry-run").stdout).toBe('a b 1 1\n');
+    const help = parse('--fast --help');
+    expect(help).toMatchObject({ status: 0, stdout: 'usage: x [--name N] [--fast]\n' });
+    const missing = parse('--name');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe('error: --name needs a value\n');
+    for (const bad of ['--nam x', '--fast=1', 'extra']) {
+      const r = parse(bad);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`usage: x [--name N] [--fast]\nerror: unknown argument: ${bad.split(' ')[0]}\n`);
+    }
+  });
 });
