@@ -78,8 +78,8 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     features,
     states,
     lookbackMs: WINDOW_MS + config.maxOutOfOrderMs + RESTORE_SLACK_MS,
-    onRestored: (_p, seconds) => {
-      metrics.restored(seconds);
+    onRestored: (_p, seconds, replayed) => {
+      metrics.restored(seconds, replayed);
       metrics.restoringPartitions(partitions.restoring);
     },
     logger,

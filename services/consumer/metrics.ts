@@ -30,6 +30,7 @@ export const CONSUMER_METRICS = {
   productEvictions: 'volwatch_consumer_product_evictions_total',
   restores: 'volwatch_consumer_restores_total',
   restoreDuration: 'volwatch_consumer_restore_duration_seconds',
+  restoreMessages: 'volwatch_consumer_restore_messages_total',
   restoringPartitions: 'volwatch_consumer_restoring_partitions',
   sequenceAnomalies: 'volwatch_consumer_sequence_anomalies_total',
   incompleteWindow: 'volwatch_consumer_incomplete_window_predictions_total',
@@ -72,7 +73,7 @@ export interface ConsumerMetrics {
   groupOffsetLag(topic: string, partition: number, lag: number): void;
   trackedProductsProbe(probe: () => number): void;
   evicted(reason: EvictionReason, count: number): void;
-  restored(seconds: number): void;
+  restored(seconds: number, messages: number): void;
   restoringPartitions(count: number): void;
   sequenceAnomaly(kind: SequenceAnomalyKind): void;
   incompleteWindows(count: number): void;
@@ -120,6 +121,7 @@ export function createConsumerMetrics(groupId: string): ConsumerMetrics {
   const evictions = new Counter({ name: CONSUMER_METRICS.productEvictions, help: 'Product windows dropped to bound memory: idle too long, or over MAX_PRODUCTS.', labelNames: ['reason'] as const, registers: r });
   const restores = new Counter({ name: CONSUMER_METRICS.restores, help: 'Partitions whose windows were rebuilt from the ticks topic before scoring (assignment, restart, redelivery).', registers: r });
   const restoreDuration = new Histogram({ name: CONSUMER_METRICS.restoreDuration, help: 'Time from the start of a partition restore to its first scored tick.', buckets: RESTORE_BUCKETS, registers: r });
+  const restoreMessages = new Counter({ name: CONSUMER_METRICS.restoreMessages, help: 'Messages replayed into windows by restores (read again, not scored).', registers: r });
   const restoring = new Gauge({ name: CONSUMER_METRICS.restoringPartitions, help: 'Partitions being restored right now (not scored until done).', registers: r });
   const sequenceAnomalies = new Counter({ name: CONSUMER_METRICS.sequenceAnomalies, help: 'Scored ticks whose sequence went back (kind="reset": a producer restart or replay) or skipped numbers (kind="gap") for their product.', labelNames: ['kind'] as const, registers: r });
   const incomplete = new Counter({ name: CONSUMER_METRICS.incompleteWindow, help: 'Predictions made on a window that did not yet span its 60 s lookback (window_complete=false in the record).', registers: r });
@@ -202,8 +204,9 @@ export function createConsumerMetrics(groupId: string): ConsumerMetrics {
       productsProbe = p;
     },
     evicted: (reason, n) => evictions.labels(reason).inc(n),
-    restored(seconds) {
+    restored(seconds, messages) {
       restores.inc();
+      restoreMessages.inc(messages);
       restoreDuration.observe(seconds);
     },
     restoringPartitions: (n) => restoring.set(n),
