@@ -21,7 +21,7 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 describe('charts/kube-prometheus-stack', () => {
   test('the chart is pinned once, to 88.x (prometheus-operator v0.93, like ../shared/crds)', () => {
     expect(chartEnv.CHART_VERSION).toMatch(/^88\.\d+\.\d+$/);
-    expect(chartEnv.OPERATOR_VERSION).toBe('v0.93.0');
+    expect(chartEnv.OPERATOR_VERSION).toMatch(/^v0\.93\.\d+$/);
     expect(chartEnv.RELEASE_NAME).toBe('kube-prometheus-stack');
   });
 
@@ -95,5 +95,32 @@ describe('charts/kube-prometheus-stack', () => {
       expect({ alert: a.alert, receiver: route(...labels) }).toEqual({ alert: a.alert, receiver: 'volwatch-webhook' });
     }
     expect(route('alertname=Watchdog')).toBe('null');
+  });
+
+  test('the chart archive the local node installs is the pinned version, with the pinned Operator', () => {
+    const archive = path.join(REPO_ROOT, '..', 'shared', 'helm-charts', `${chartEnv.CHART_NAME}-${chartEnv.CHART_VERSION}.tgz`);
+    if (!fs.existsSync(archive)) throw new Error(`${archive} is missing: scripts/node-up.sh installs the chart from it`);
+    const chart = parse(spawnSync('tar', ['-xzOf', archive, `${chartEnv.CHART_NAME}/Chart.yaml`], { encoding: 'utf8' }).stdout);
+    expect({ version: chart.version, appVersion: chart.appVersion }).toEqual({ version: chartEnv.CHART_VERSION, appVersion: chartEnv.OPERATOR_VERSION });
+  });
+
+  test('the local-node overlay only switches components off, each with the reason beside it', () => {
+    const file = path.join(CHART_DIR, 'values-local-node.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    const overlay = parse(text);
+    const leaves = (o: Record<string, unknown>, at: string[] = []): [string, unknown][] =>
+      Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? leaves(v as Record<string, unknown>, [...at, k]) : [[[...at, k].join('.'), v] as [string, unknown]]));
+    const off = leaves(overlay);
+    expect(off.map(([k]) => k).sort()).toEqual(
+      ['grafana.enabled', 'kubeStateMetrics.enabled', 'nodeExporter.enabled', 'prometheusOperator.admissionWebhooks.enabled', 'prometheusOperator.tls.enabled'].sort(),
+    );
+    for (const [key, value] of off) expect({ key, value }).toEqual({ key, value: false });
+    // Every switched-off block is preceded by a comment saying why.
+    const lines = text.split('\n');
+    for (const [key] of off) {
+      const block = key.split('.').slice(-2, -1)[0]!;
+      const at = lines.findIndex((l) => new RegExp(`^\\s*${block}:`).test(l));
+      expect({ key, commented: at > 0 && /^\s*#/.test(lines[at - 1]!) }).toEqual({ key, commented: true });
+    }
   });
 });

@@ -11,23 +11,42 @@ describe('scripts/cluster-smoke.sh', () => {
     expect(r.status).toBe(0);
   });
 
-  test('--dry-run prints the four checks in order: targets up, rule groups loaded, a prediction, a tick flowing to a prediction', () => {
+  test('--dry-run prints the checks in order: pods Ready, targets, rules, a prediction, the down alert with the stream and port-forward.sh meanwhile, the rollback under load', () => {
     const r = runScript('scripts/cluster-smoke.sh', ['--dry-run']);
     expect(r.status).toBe(0);
     const c = r.commands;
+    const k = 'kubectl --context kind-volwatch';
     const order = [
-      indexOf(c, 'kubectl --context kind-volwatch -n monitoring port-forward --address 127.0.0.1 svc/kube-prometheus-stack-prometheus 19090:9090'),
-      indexOf(c, 'kubectl --context kind-volwatch -n volwatch port-forward --address 127.0.0.1 svc/volwatch-api 18080:8080'),
+      indexOf(c, `${k} -n monitoring port-forward --address 127.0.0.1 svc/kube-prometheus-stack-prometheus 19090:9090`),
+      indexOf(c, `${k} -n monitoring port-forward --address 127.0.0.1 svc/kube-prometheus-stack-alertmanager 19093:9093`),
+      indexOf(c, `${k} -n volwatch port-forward --address 127.0.0.1 svc/volwatch-api 18080:8080`),
+      indexOf(c, `${k} -n volwatch get pods -o json`),
       indexOf(c, "curl -fsS 'http://127.0.0.1:19090/api/v1/targets?state=active'"),
       indexOf(c, 'curl -fsS http://127.0.0.1:19090/api/v1/rules'),
       indexOf(c, "curl -sS -H 'content-type: application/json' --data-binary"),
-      indexOf(c, "node -e '<150 one-second ticks as JSON lines>' | kubectl --context kind-volwatch -n volwatch exec -i kafka-0"),
-      c.length - 1 - [...c].reverse().findIndex((x) => x.includes('kafka-get-offsets.sh') && x.includes('--topic predictions')),
+      indexOf(c, `${k} -n volwatch scale deployment/volwatch-api --replicas 0`),
+      indexOf(c, `node -e '<150 one-second ticks as JSON lines>' | ${k} -n volwatch exec -i kafka-0 -- java -Xmx96m -cp '/opt/kafka/libs/*' org.apache.kafka.tools.ConsoleProducer`),
+      c.length - 1 - [...c].reverse().findIndex((x) => x.includes('GetOffsetShell') && x.includes('--topic predictions')),
+      indexOf(c, 'bash ' + ROOT + '/scripts/port-forward.sh --context kind-volwatch --offset 50000 --only prometheus,alertmanager'),
+      indexOf(c, "curl -fsS 'http://127.0.0.1:19093/api/v2/alerts?filter=alertname=\"VolwatchApiDown\"&active=true'"),
+      indexOf(c, `${k} -n volwatch scale deployment/volwatch-api --replicas 2`),
+      indexOf(c, `${k} -n volwatch-smoke run client --restart=Never`),
+      indexOf(c, `${ROOT}/node_modules/.bin/tsx services/rollback/main.ts --to baseline --context kind-volwatch --timeout 90`),
     ];
     expect(order).toEqual([...order].sort((a, b) => a - b));
-    expect(r.stdout).toContain('every job of volwatch-api volwatch-consumer must have a target with health "up"');
-    // The group names come from the synthesized PrometheusRules.
-    expect(r.stdout).toContain('groups volwatch-api.rules volwatch-consumer.rules must be loaded');
+    // Jobs and rule groups come from the synthesized ServiceMonitors and PrometheusRules.
+    expect(r.stdout).toMatch(/every job of volwatch-api volwatch-consumer( \S+)* must have a target with health "up"/);
+    expect(r.stdout).toContain('groups volwatch-api.rules volwatch-consumer.rules');
+    expect(r.stdout).toContain('the client summary must show 0 failed requests');
+  });
+
+  test('--kubeconfig and --context select the cluster for every kubectl and the rollback', () => {
+    const r = runScript('scripts/cluster-smoke.sh', ['--dry-run', '--kubeconfig', '/tmp/kc', '--context', 'volwatch-node']);
+    expect(r.status).toBe(0);
+    const kubectl = r.commands.filter((c) => c.includes('kubectl '));
+    expect(kubectl.length).toBeGreaterThan(5);
+    for (const c of kubectl) expect(c).toContain('kubectl --kubeconfig /tmp/kc --context volwatch-node ');
+    expect(r.commands.find((c) => c.includes('services/rollback/main.ts'))).toContain('--context volwatch-node --timeout 90 --kubeconfig /tmp/kc');
   });
 
   test('a bad --timeout and missing tools are clear errors', () => {
@@ -41,7 +60,7 @@ describe('scripts/cluster-smoke.sh', () => {
 
   test('the ticks it writes to Kafka are valid, keyed by product and one second apart ending now', () => {
     const script = fs.readFileSync(path.join(ROOT, 'scripts/cluster-smoke.sh'), 'utf8');
-    const js = /^gen_ticks='([\s\S]*?)'$/m.exec(script)?.[1];
+    const js = /^\s*gen_ticks='([\s\S]*?)'$/m.exec(script)?.[1];
     expect(js).toBeDefined();
     const r = spawnSync('node', ['-e', js!], { encoding: 'utf8' });
     expect(r.status).toBe(0);

@@ -19,9 +19,10 @@ describe('scripts/kind-up.sh', () => {
     const order = [
       indexOf(c, `kind create cluster --name volwatch --config ${ROOT}/scripts/kind/cluster.yaml`),
       indexOf(c, 'kubectl --context kind-volwatch create namespace monitoring'),
-      indexOf(c, 'kubectl --context kind-volwatch -n monitoring create secret generic grafana-admin'),
+      // The Grafana password goes through stdin, never a command line (ps shows those).
+      indexOf(c, '(generate a random 32-character password) | kubectl --context kind-volwatch -n monitoring apply -f -'),
       indexOf(c, `helm repo add prometheus-community ${env.CHART_REPO_URL}`),
-      indexOf(c, 'helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack'),
+      indexOf(c, 'helm --kube-context kind-volwatch upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack'),
       indexOf(c, 'docker build --tag ghcr.io/volwatch/volwatch:0.1.0'),
       indexOf(c, 'kind load docker-image ghcr.io/volwatch/volwatch:0.1.0 --name volwatch'),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/00-namespace.yaml`),
@@ -40,10 +41,10 @@ describe('scripts/kind-up.sh', () => {
   });
 
   test('the helm install uses the version pinned in chart.env and our values file', () => {
-    const helm = runScript('scripts/kind-up.sh', ['--dry-run']).commands.find((c) => c.startsWith('helm upgrade --install'))!;
+    const helm = runScript('scripts/kind-up.sh', ['--dry-run']).commands.find((c) => c.startsWith('helm --kube-context kind-volwatch upgrade --install'))!;
     expect(helm).toContain(` --version ${chartEnv().CHART_VERSION} `);
     expect(helm).toContain(` --values ${ROOT}/charts/kube-prometheus-stack/values.yaml `);
-    expect(helm).toContain(' --namespace monitoring ');
+    expect(helm).toContain(' --namespace monitoring --create-namespace ');
   });
 
   test('the CRD wait names both CRDs our monitoring manifests use', () => {

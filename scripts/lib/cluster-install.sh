@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# What scripts/kind-up.sh and scripts/node-up.sh both do once a cluster answers: install
+# kube-prometheus-stack with Helm, then apply manifests/ the way users do and wait for the
+# rollouts. Source after scripts/lib/common.sh and load_chart_env, set the arrays
+#   KUBECTL=(kubectl --context CTX ...)   HELM=(helm --kube-context CTX ...)
+# then call:
+#   install_grafana_secret                 the admin Secret the chart's Grafana reads (random password,
+#                                          kept when it exists; never on a command line)
+#   install_chart CHART [helm args...]     helm upgrade --install of CHART (a repo/name or a .tgz)
+#                                          with charts/kube-prometheus-stack/values.yaml and the
+#                                          extra args (more --values, --version, ...)
+#   apply_manifests DIR                    core objects, then (after the CRDs) the monitoring.coreos.com ones
+#   wait_rollouts DIR [TIMEOUT]            broker, topic Job, API and consumer ready
+CHART_VALUES="$VOLWATCH_ROOT/charts/kube-prometheus-stack/values.yaml"
+APP_NAMESPACE=volwatch
+
+k() { run "${KUBECTL[@]}" "$@"; }
+
+ensure_namespace() {
+  if is_dry_run; then
+    print_cmd "${KUBECTL[@]}" create namespace "$1"
+  elif ! "${KUBECTL[@]}" get namespace "$1" >/dev/null 2>&1; then
+    "${KUBECTL[@]}" create namespace "$1" >/dev/null
+  fi
+}
+
+install_grafana_secret() {
+  ensure_namespace "$RELEASE_NAMESPACE"
+  if is_dry_run; then
+    printf '+ (generate a random 32-character password) | %s\n' \
+      "$(print_cmd "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" apply -f - | cut -c3-)"
+    return 0
+  fi
+  if "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" get secret "$GRAFANA_ADMIN_SECRET" >/dev/null 2>&1; then
+    log "Secret $GRAFANA_ADMIN_SECRET exists: keeping its password"
+    return 0
+  fi
+  local password
+  password=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
+  [[ ${#password} -eq 32 ]] || die "could not generate a Grafana password from /dev/urandom"
+  # Through stdin: a --from-literal password would be visible to every user in ps.
+  printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:\n  admin-user: admin\n  admin-password: %s\n' \
+    "$GRAFANA_ADMIN_SECRET" "$RELEASE_NAMESPACE" "$password" | "${KUBECTL[@]}" apply -f - >/dev/null
+  unset password
+}
+
+install_chart() {
+  local chart="$1"
+  shift
+  run "${HELM[@]}" upgrade --install "$RELEASE_NAME" "$chart" --namespace "$RELEASE_NAMESPACE" --create-namespace \
+    --values "$CHART_VALUES" "$@" --wait --timeout 15m
+}
+
+apply_manifests() {
+  local dir="$1" f core=() crd=()
+  # Anything of monitoring.coreos.com needs the chart's CRDs first.
+  for f in "$dir"/*.yaml; do
+    [[ -e "$f" ]] || die "no *.yaml in $dir: run npm run synth"
+    if grep -q '^apiVersion: monitoring.coreos.com/' "$f"; then crd+=("$f"); else core+=("$f"); fi
+  done
+  for f in "${core[@]}"; do
+    # --force-conflicts: the manifests are the source of truth; a re-run restores them.
+    k apply --server-side --force-conflicts --field-manager=volwatch -f "$f"
+  done
+  k wait --for=condition=Established --timeout=180s \
+    crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com
+  for f in "${crd[@]}"; do
+    k apply --server-side --force-conflicts --field-manager=volwatch -f "$f"
+  done
+}
+
+wait_rollouts() {
+  local dir="$1" timeout="${2:-300s}"
+  if grep -q '^kind: StatefulSet' "$dir"/*.yaml; then
+    k -n "$APP_NAMESPACE" rollout status statefulset/kafka --timeout="$timeout"
+    k -n "$APP_NAMESPACE" wait --for=condition=complete job/kafka-topics --timeout="$timeout"
+  fi
+  k -n "$APP_NAMESPACE" rollout status deployment/volwatch-api --timeout="$timeout"
+  k -n "$APP_NAMESPACE" rollout status deployment/volwatch-consumer --timeout="$timeout"
+}
