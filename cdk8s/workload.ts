@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import {
   check,
   checkAppUid,
@@ -8,12 +9,22 @@ import {
   restrictedContainerSecurity,
   restrictedPodSecurity,
   topologySpread,
+  namespaceSelector,
   type ResourceProps,
 } from './common';
+import { componentLabels, type Component, type ComponentLabels } from './labels';
 import { ModelVariantConfig } from './model-variant';
 
 /** Props shared by the API and the consumer: both run our image with the ONNX model. */
-export interface ModelServiceProps extends Partial<ResourceProps> {
+export interface ModelServiceProps {
+  /** @default '100m' */
+  readonly cpuRequest?: string;
+  /** Whole CPUs in it bound the onnxruntime threads. @default '1' */
+  readonly cpuLimit?: string;
+  /** @default '192Mi' */
+  readonly memoryRequest?: string;
+  /** @default '512Mi' */
+  readonly memoryLimit?: string;
   readonly namespace: string;
   readonly instance: string;
   /** `app.kubernetes.io/version` of the objects. */
@@ -38,6 +49,8 @@ export interface ModelServiceProps extends Partial<ResourceProps> {
 }
 
 export const MODEL_DIR = '/app/services/model/artifacts';
+/** Requests and limits of a model service unless its props say otherwise. */
+export const MODEL_SERVICE_RESOURCES: ResourceProps = { cpuRequest: '100m', cpuLimit: '1', memoryRequest: '192Mi', memoryLimit: '512Mi' };
 export const DEFAULT_APP_UID = 10001;
 /** Slack between the end of the drain budget and SIGKILL. */
 export const GRACE_MARGIN_SECONDS = 5;
@@ -45,7 +58,6 @@ export const GRACE_MARGIN_SECONDS = 5;
 export interface ModelPodInput {
   readonly owner: string;
   readonly props: ModelServiceProps;
-  readonly defaults: ResourceProps;
   readonly selector: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
   readonly serviceAccountName: string;
@@ -69,10 +81,10 @@ export function modelDeploymentSpec(i: ModelPodInput): k8s.DeploymentSpec {
   const inter = p.ortInterOpThreads ?? 1;
   const preStop = p.preStopSleepSeconds ?? 5;
   const res: ResourceProps = {
-    cpuRequest: p.cpuRequest ?? i.defaults.cpuRequest,
-    cpuLimit: p.cpuLimit ?? i.defaults.cpuLimit,
-    memoryRequest: p.memoryRequest ?? i.defaults.memoryRequest,
-    memoryLimit: p.memoryLimit ?? i.defaults.memoryLimit,
+    cpuRequest: p.cpuRequest ?? MODEL_SERVICE_RESOURCES.cpuRequest,
+    cpuLimit: p.cpuLimit ?? MODEL_SERVICE_RESOURCES.cpuLimit,
+    memoryRequest: p.memoryRequest ?? MODEL_SERVICE_RESOURCES.memoryRequest,
+    memoryLimit: p.memoryLimit ?? MODEL_SERVICE_RESOURCES.memoryLimit,
   };
   check(Number.isInteger(replicas) && replicas >= 1, `${i.owner}: replicas ${replicas} must be an integer >= 1`);
   checkAppUid(i.owner, uid);
@@ -147,4 +159,90 @@ export function modelDeploymentSpec(i: ModelPodInput): k8s.DeploymentSpec {
       },
     },
   };
+}
+
+/**
+ * A model service construct: its name, labels and the metrics port Prometheus scrapes (a
+ * ScrapeTarget for ServiceMonitoring). Subclasses create their objects with modelWorkload.
+ */
+export abstract class ModelService extends Construct {
+  readonly namespace: string;
+  readonly labels: ComponentLabels;
+  readonly metricsPort: number;
+  readonly metricsPortName = 'metrics';
+  readonly metricsPath = '/metrics';
+
+  protected constructor(scope: Construct, id: string, readonly name: string, component: Component, props: ModelServiceProps, metricsPort: number) {
+    super(scope, id);
+    this.namespace = props.namespace;
+    this.metricsPort = metricsPort;
+    this.labels = componentLabels({ name, component, instance: props.instance, version: props.version });
+  }
+}
+
+export interface ModelWorkloadInput {
+  /** The Deployment's pod; its service account is the workload's own. */
+  readonly pod: Omit<ModelPodInput, 'selector' | 'labels' | 'serviceAccountName' | 'ports'>;
+  /** Container ports, each also exposed by the Service under its name; the scope's metrics port among them. */
+  readonly ports: readonly { readonly name: string; readonly port: number }[];
+  readonly disruptionBudget: { readonly minAvailable: number } | { readonly maxUnavailable: number };
+  /** Ingress rules besides Prometheus's scrape. */
+  readonly ingress?: k8s.NetworkPolicyIngressRule[];
+  /** Egress rules; without any, all egress is denied. */
+  readonly egress?: k8s.NetworkPolicyEgressRule[];
+}
+
+/**
+ * The objects every model service owns, under `scope`: ServiceAccount (no token), Deployment,
+ * a ClusterIP Service with Prometheus scrape annotations, a PodDisruptionBudget, and a
+ * NetworkPolicy that admits the scrape from the monitoring namespace only.
+ */
+export function modelWorkload(scope: ModelService, w: ModelWorkloadInput): void {
+  const metadata = { name: scope.name, namespace: scope.namespace, labels: { ...scope.labels.labels } };
+  const selector = { matchLabels: { ...scope.labels.selector } };
+  const port = (p: number) => k8s.IntOrString.fromNumber(p);
+
+  new k8s.KubeServiceAccount(scope, 'sa', { metadata, automountServiceAccountToken: false });
+
+  new k8s.KubeDeployment(scope, 'deployment', {
+    metadata,
+    spec: modelDeploymentSpec({
+      ...w.pod,
+      selector: scope.labels.selector,
+      labels: scope.labels.labels,
+      serviceAccountName: scope.name,
+      ports: w.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+    }),
+  });
+
+  new k8s.KubeService(scope, 'service', {
+    metadata: {
+      ...metadata,
+      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(scope.metricsPort), 'prometheus.io/path': scope.metricsPath },
+    },
+    spec: {
+      type: 'ClusterIP',
+      selector: { ...scope.labels.selector },
+      ports: w.ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP' })),
+    },
+  });
+
+  const budget = 'minAvailable' in w.disruptionBudget ? { minAvailable: port(w.disruptionBudget.minAvailable) } : { maxUnavailable: port(w.disruptionBudget.maxUnavailable) };
+  new k8s.KubePodDisruptionBudget(scope, 'pdb', { metadata, spec: { ...budget, selector } });
+
+  const scrape: k8s.NetworkPolicyIngressRule = {
+    from: [{ namespaceSelector: namespaceSelector(w.pod.props.monitoringNamespace ?? 'monitoring') }],
+    ports: [{ protocol: 'TCP', port: port(scope.metricsPort) }],
+  };
+  new k8s.KubeNetworkPolicy(scope, 'netpol', {
+    metadata,
+    spec: {
+      podSelector: selector,
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [...(w.ingress ?? []), scrape],
+      // Egress listed with no rules denies all egress. `egress: []` would be stored as absent
+      // and make every server-side re-apply a change, so it is left out instead.
+      ...(w.egress ? { egress: w.egress } : {}),
+    },
+  });
 }
