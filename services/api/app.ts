@@ -160,7 +160,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       const variant = variantLabel(model.variant);
       metrics.predicted(variant, probs);
       metrics.checkDistribution(parsed.input, parsed.rows);
-      drift?.observeBatch(parsed.input, parsed.rows);
+      drift?.observeBatch(parsed.values, parsed.rows);
       const predictions = new Array(parsed.rows);
       for (let i = 0; i < parsed.rows; i++) {
         const p = probs[i]!;

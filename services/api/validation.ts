@@ -30,8 +30,13 @@ function describe(prefix: string, row: Record<string, unknown>, e: ErrorObject):
 
 export interface ParsedRows {
   readonly rows: number;
-  /** Row-major, FEATURE_NAMES order. */
+  /** Row-major, FEATURE_NAMES order: the model's float32 input. */
   readonly input: Float32Array;
+  /**
+   * The same values as sent (float64), for drift: the reference sample holds exact
+   * training values, and a repeated value (a trade count per 30 s) must match it.
+   */
+  readonly values: Float64Array;
 }
 
 /**
@@ -64,7 +69,7 @@ export function parsePredictBody(body: unknown, maxRows: number): ParsedRows {
       throw new ValidationError(`batch of ${items.length} rows exceeds the limit of ${maxRows}`, [{ field: 'instances', message: `must contain at most ${maxRows} rows` }]);
     }
   }
-  const input = new Float32Array(items.length * FEATURE_COUNT);
+  const values = new Float64Array(items.length * FEATURE_COUNT);
   const details: FieldError[] = [];
   for (let i = 0; i < items.length; i++) {
     const row = items[i];
@@ -79,11 +84,11 @@ export function parsePredictBody(body: unknown, maxRows: number): ParsedRows {
         const v = r[name]!;
         const problem = featureValueProblem(j, v);
         if (problem) details.push({ field: `${prefix(i)}.${name}`, message: problem });
-        else input[i * FEATURE_COUNT + j] = v;
+        else values[i * FEATURE_COUNT + j] = v;
       }
     }
     if (details.length >= MAX_DETAILS) break;
   }
   if (details.length) throw new ValidationError(`${details.length >= MAX_DETAILS ? `at least ${MAX_DETAILS}` : details.length} invalid field(s)`, details.slice(0, MAX_DETAILS));
-  return { rows: items.length, input };
+  return { rows: items.length, input: new Float32Array(values), values };
 }

@@ -52,3 +52,18 @@ export class Rng {
     return Math.floor(this.next() * maxExclusive);
   }
 }
+
+/**
+ * A seed for an independent stream named `stream`, derived from `seed` (FNV-1a of the
+ * name, mixed with the seed by murmur3's finalizer). Two consumers of one configured
+ * seed (the simulator and the drift reference sample of training, say) then draw
+ * unrelated numbers instead of the same sequence.
+ */
+export function deriveSeed(seed: number, stream: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193);
+  h ^= seed >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}

@@ -1,4 +1,5 @@
-import { buildReferenceProfile, parseReferenceProfile, ReferenceProfileError, round6 } from '../../../../services/core/drift/profile';
+import { SAMPLE_STREAM, buildReferenceProfile, parseReferenceProfile, ReferenceProfileError } from '../../../../services/core/drift/profile';
+import { deriveSeed } from '../../../../services/core/rng';
 
 const names = ['a', 'b', 'c'] as const;
 const rows = Array.from({ length: 5000 }, (_, i) => [Math.sin(i * 1.37) * 10, i % 4, i % 97 === 0 ? NaN : Math.cos(i) / 3]);
@@ -25,13 +26,33 @@ describe('reference profile', () => {
     expect(c!.sample.every(Number.isFinite)).toBe(true);
   });
 
-  test('the reservoir is bounded, ascending and rounded to 6 significant digits', () => {
+  test('the sample is bounded, ascending, exact, and one draw from each equal share of the sorted column', () => {
     const p = buildReferenceProfile(rows, names, { seed: 1, reservoirSize: 300 });
     const a = p.features[0]!;
+    expect(p.sampling).toBe('stratified');
     expect(a.sample).toHaveLength(300);
-    for (let i = 1; i < a.sample.length; i++) expect(a.sample[i]!).toBeGreaterThanOrEqual(a.sample[i - 1]!);
-    for (const x of a.sample) expect(round6(x)).toBe(x);
-    expect(buildReferenceProfile(rows.slice(0, 10), names, { seed: 1 }).features[0]!.sample).toHaveLength(10);
+    const sorted = rows.map((r) => r[0]!).sort((x, y) => x - y);
+    const n = sorted.length;
+    a.sample.forEach((x, k) => {
+      // Stratum k holds sorted[floor(k n / 300) .. floor((k + 1) n / 300) - 1].
+      expect(x).toBeGreaterThanOrEqual(sorted[Math.floor((k * n) / 300)]!);
+      expect(x).toBeLessThanOrEqual(sorted[Math.floor(((k + 1) * n) / 300) - 1]!);
+      expect(sorted).toContain(x); // a training value, not rounded
+    });
+    expect(buildReferenceProfile(rows.slice(0, 10), names, { seed: 1 }).features[0]!.sample).toEqual(rows.slice(0, 10).map((r) => r[0]!).sort((x, y) => x - y));
+  });
+
+  test('repeated values keep their exact value, so they match the same values in current data', () => {
+    const thirds = Array.from({ length: 3000 }, (_, i) => [(i % 7) / 3]);
+    const s = buildReferenceProfile(thirds, ['t'], { seed: 1 }).features[0]!.sample;
+    expect(new Set(s)).toEqual(new Set([0, 1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2]));
+  });
+
+  test('draws from a stream independent of the training seed\'s own', () => {
+    // Rng(seed) is what the simulator draws from; the sample uses deriveSeed(seed, SAMPLE_STREAM).
+    expect(deriveSeed(7, SAMPLE_STREAM)).not.toBe(7);
+    expect(deriveSeed(7, SAMPLE_STREAM)).not.toBe(deriveSeed(8, SAMPLE_STREAM));
+    expect(deriveSeed(7, SAMPLE_STREAM)).not.toBe(deriveSeed(7, 'another stream'));
   });
 
   test('is byte-for-byte deterministic for a seed, and the seed matters', () => {
