@@ -53,6 +53,7 @@ gobuild_cached() {
   command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
   if is_dry_run; then
     print_cmd go get "$module@$version" >&2
+    [[ -z "${GOBUILD_PREPARE:-}" ]] || print_cmd "$GOBUILD_PREPARE" MODULE_DIR >&2
     local p
     for p in "$@"; do print_cmd go build -trimpath -o "$bin/${p##*/}" "$p" >&2; done
     printf '%s\n' "$bin"

@@ -27,6 +27,9 @@ needs_test() {
   # The first build of etcd + kube-apiserver takes minutes (cached afterwards): it runs at
   # low priority beside the jest suites; scripts/test.sh waits for it before the API-server suite.
   need_background "etcd and kube-apiserver" bash scripts/control-plane.sh build
+  # Prometheus 3.14, Alertmanager 0.34 and Sloth 0.16 for the rule tests, the same way; the
+  # suites that need them wait on the build's lock (test/support/monitoring-tools.ts).
+  need_background "monitoring tools" bash scripts/monitoring-tools.sh build
 }
 
 # What `npm start` needs. Prometheus is optional: the system runs without it.
