@@ -7,6 +7,13 @@
 # image can never be built on another one by accident (scripts/kind-up.sh passes it).
 ARG NODE_VERSION
 
+# The Prometheus JMX exporter java agent for the Kafka broker: cdk8s/kafka-broker.ts copies it
+# from this image into the broker pod. Version: JMX_EXPORTER_VERSION in cdk8s/kafka-metrics.ts.
+FROM maven:3.9.11-eclipse-temurin-17 AS jmx-exporter
+RUN mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+      -Dartifact=io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1 -DoutputDirectory=/out \
+ && mv /out/jmx_prometheus_javaagent-1.0.1.jar /out/jmx_prometheus_javaagent.jar
+
 FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
@@ -33,6 +40,7 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/services/model/artifacts ./services/model/artifacts
+COPY --from=jmx-exporter /out/jmx_prometheus_javaagent.jar /opt/jmx-exporter/jmx_prometheus_javaagent.jar
 COPY <<'SH' /usr/local/bin/volwatch
 #!/bin/sh
 set -eu

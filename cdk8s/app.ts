@@ -5,7 +5,9 @@ import { stringify } from 'yaml';
 import { check } from './common';
 import { KafkaBroker, type KafkaBrokerProps } from './kafka-broker';
 import { ModelVariantConfig, type ModelVariant } from './model-variant';
-import { apiDashboards, apiRuleGroups, consumerDashboards, consumerRuleGroups } from './monitoring-content';
+import { DEFAULT_THRESHOLDS, type AlertThresholds } from './alerts';
+import { DEFAULT_RUNBOOK_URL } from './slo';
+import { apiDashboards, apiRuleGroups, brokerRuleGroups, consumerDashboards, consumerRuleGroups } from './monitoring-content';
 import { VolwatchNamespace } from './namespace';
 import { PredictionApi, type PredictionApiProps } from './prediction-api';
 import { ServiceMonitoring } from './service-monitoring';
@@ -38,6 +40,10 @@ export interface VolwatchAppProps {
   /** Existing Kafka `host:port[,...]`; when unset a single-node broker is deployed. @default undefined */
   readonly kafkaBootstrapServers?: string;
   readonly kafka?: Partial<Omit<KafkaBrokerProps, 'namespace' | 'instance' | 'externalBootstrapServers'>>;
+  /** docs/runbook.md as a URL: every alert's runbook_url is this plus `#<alertname>`. @default DEFAULT_RUNBOOK_URL */
+  readonly runbookBaseUrl?: string;
+  /** Thresholds of the symptom alerts. @default DEFAULT_THRESHOLDS (cdk8s/alerts.ts) */
+  readonly alertThresholds?: Partial<Omit<AlertThresholds, 'runbookBaseUrl'>>;
   readonly api?: Tuning<PredictionApiProps>;
   readonly consumer?: Tuning<StreamConsumerProps>;
 }
@@ -75,6 +81,8 @@ export function synthesize(props: VolwatchAppProps = {}): SynthResult {
 
   const ns = new VolwatchNamespace(chart(NAMESPACE_FILE), 'namespace', { name: namespace });
   const kafka = new KafkaBroker(chart(KAFKA_FILE), 'kafka', {
+    jmxExporterImage: image,
+    monitoringNamespace,
     ...props.kafka,
     namespace: ns.name,
     instance,
@@ -88,12 +96,18 @@ export function synthesize(props: VolwatchAppProps = {}): SynthResult {
 
   const monitoring = chart(MONITORING_FILE);
   const release = props.prometheusRelease ?? 'kube-prometheus-stack';
+  const thresholds: AlertThresholds = { ...DEFAULT_THRESHOLDS, ...props.alertThresholds, runbookBaseUrl: props.runbookBaseUrl ?? DEFAULT_RUNBOOK_URL };
+  const targets = { namespace: ns.name, api: api.name, consumer: consumer.name };
   for (const [id, target, groups, dashboards] of [
     ['api', api, apiRuleGroups, apiDashboards],
     ['consumer', consumer, consumerRuleGroups, consumerDashboards],
   ] as const) {
     const content = { job: target.name, namespace: ns.name };
-    new ServiceMonitoring(monitoring, id, { target, release, ruleGroups: groups(content), dashboards: dashboards(content) });
+    new ServiceMonitoring(monitoring, id, { target, release, ruleGroups: groups({ targets, thresholds }), dashboards: dashboards(content) });
+  }
+  if (kafka.metrics) {
+    const ticksTopic = props.consumer?.ticksTopic ?? 'ticks';
+    new ServiceMonitoring(monitoring, 'kafka', { target: kafka, release, ruleGroups: brokerRuleGroups({ job: kafka.name, namespace: ns.name, ticksTopic }, thresholds) });
   }
 
   const files = new Map<string, string>();

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { check, checkImage, DNS_EGRESS, memoryBytes, resources, restrictedContainerSecurity, restrictedPodSecurity, type ResourceProps } from './common';
+import { check, checkImage, DNS_EGRESS, memoryBytes, namespaceSelector, resources, restrictedContainerSecurity, restrictedPodSecurity, type ResourceProps } from './common';
+import { JMX_EXPORTER_PORT, jmxExporterConfig } from './kafka-metrics';
 import { componentLabels, type ComponentLabels } from './labels';
 
 /** Kafka version of the local broker: `scripts/kafka/VERSION` when present, so kind and local runs agree. */
@@ -54,7 +55,21 @@ export interface KafkaBrokerProps extends Partial<ResourceProps> {
   readonly topics?: readonly TopicSpec[];
   /** JVM heap; must leave headroom under memoryLimit. @default '512m' */
   readonly heap?: string;
+  /**
+   * Image holding the Prometheus JMX exporter agent at JMX_AGENT_PATH; an init container
+   * copies it into the broker pod, whose JVM loads it (KAFKA_OPTS) and serves /metrics on
+   * JMX_EXPORTER_PORT. The volwatch image carries it (Dockerfile); synthesize() passes that image.
+   * @default undefined (no exporter: the broker exposes no metrics)
+   */
+  readonly jmxExporterImage?: string;
+  /** Namespace of the Prometheus that scrapes the broker's metrics port. @default 'monitoring' */
+  readonly monitoringNamespace?: string;
 }
+
+/** Where the volwatch image keeps the JMX exporter agent jar. */
+export const JMX_AGENT_PATH = '/opt/jmx-exporter/jmx_prometheus_javaagent.jar';
+const AGENT_DIR = '/opt/jmx-exporter';
+const JMX_CONFIG_DIR = '/etc/jmx-exporter';
 
 /**
  * UID/GID of the broker and the topic Job: above every distribution's system and login ranges.
@@ -107,12 +122,21 @@ export class KafkaBroker extends Construct {
   /** Ports clients must reach; drives the consumer's egress policy. */
   readonly clientPorts: readonly number[];
   readonly topics: readonly TopicSpec[];
+  readonly name = KafkaBroker.NAME;
+  readonly namespace: string;
+  /** True when the broker runs here with the JMX exporter: ServiceMonitoring scrapes it then. */
+  readonly metrics: boolean;
+  readonly metricsPortName = 'metrics';
+  readonly metricsPath = '/metrics';
 
   constructor(scope: Construct, id: string, props: KafkaBrokerProps) {
     super(scope, id);
     const version = props.kafkaVersion ?? defaultKafkaVersion();
     this.labels = componentLabels({ name: KafkaBroker.NAME, component: 'broker', instance: props.instance, version });
     this.topics = props.topics ?? DEFAULT_TOPICS;
+    this.namespace = props.namespace;
+    this.metrics = props.externalBootstrapServers === undefined && props.jmxExporterImage !== undefined;
+    if (props.jmxExporterImage !== undefined) checkImage('KafkaBroker jmxExporterImage', props.jmxExporterImage);
     for (const t of this.topics) {
       check(/^[A-Za-z0-9._-]{1,249}$/.test(t.name), `KafkaBroker: topic name ${JSON.stringify(t.name)} is not valid: use letters, digits, ".", "_" and "-"`);
       check(Number.isInteger(t.partitions) && t.partitions >= 1, `KafkaBroker: topic ${t.name} partitions ${t.partitions} must be an integer >= 1`);
@@ -172,7 +196,14 @@ export class KafkaBroker extends Construct {
     });
     new k8s.KubeService(this, 'client', {
       metadata,
-      spec: { selector: { ...this.labels.selector }, ports: [{ name: 'client', port: KafkaBroker.CLIENT_PORT, targetPort: k8s.IntOrString.fromString('client') }] },
+      spec: {
+        selector: { ...this.labels.selector },
+        ports: [
+          { name: 'client', port: KafkaBroker.CLIENT_PORT, targetPort: k8s.IntOrString.fromString('client') },
+          // Only this Service names a metrics port, so the ServiceMonitor finds one target, job "kafka".
+          ...(this.metrics ? [{ name: this.metricsPortName, port: JMX_EXPORTER_PORT, targetPort: k8s.IntOrString.fromString(this.metricsPortName) }] : []),
+        ],
+      },
     });
 
     // The broker is configured by a rendered server.properties, which any image with the Kafka
@@ -214,6 +245,9 @@ export class KafkaBroker extends Construct {
       CLUSTER_ID: clusterId,
       KAFKA_HEAP_OPTS: `-Xms${heap} -Xmx${heap}`,
     };
+    const jmxConfig = jmxExporterConfig();
+    const jmxConfigMap = this.metrics ? new k8s.KubeConfigMap(this, 'jmx-exporter', { metadata: { ...metadata, name: `${KafkaBroker.NAME}-jmx-exporter` }, data: { 'config.yaml': jmxConfig } }) : undefined;
+    if (this.metrics) env.KAFKA_OPTS = `-javaagent:${JMX_AGENT_PATH}=${JMX_EXPORTER_PORT}:${JMX_CONFIG_DIR}/config.yaml`;
     const configVolume = { name: 'config', configMap: { name: configMap.name } };
     const tmpVolume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } };
 
@@ -228,7 +262,7 @@ export class KafkaBroker extends Construct {
           metadata: {
             labels: { ...this.labels.labels },
             // A changed configuration rolls the broker (the ConfigMap alone would not).
-            annotations: { 'volwatch.dev/config-sha256': createHash('sha256').update(serverProperties).update(LOG4J2).digest('hex') },
+            annotations: { 'volwatch.dev/config-sha256': createHash('sha256').update(serverProperties).update(LOG4J2).update(this.metrics ? jmxConfig : '').digest('hex') },
           },
           spec: {
             serviceAccountName: KafkaBroker.NAME,
@@ -243,7 +277,10 @@ export class KafkaBroker extends Construct {
                 image,
                 imagePullPolicy: 'IfNotPresent',
                 command: ['/bin/sh', '-c', brokerScript],
-                ports: [{ name: 'client', containerPort: KafkaBroker.CLIENT_PORT, protocol: 'TCP' }],
+                ports: [
+                  { name: 'client', containerPort: KafkaBroker.CLIENT_PORT, protocol: 'TCP' },
+                  ...(this.metrics ? [{ name: this.metricsPortName, containerPort: JMX_EXPORTER_PORT, protocol: 'TCP' }] : []),
+                ],
                 env: Object.keys(env)
                   .sort()
                   .map((name) => ({ name, value: env[name] })),
@@ -257,10 +294,40 @@ export class KafkaBroker extends Construct {
                   { name: 'data', mountPath: DATA_DIR },
                   { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
+                  ...(this.metrics
+                    ? [
+                        { name: 'jmx-exporter', mountPath: AGENT_DIR, readOnly: true },
+                        { name: 'jmx-exporter-config', mountPath: JMX_CONFIG_DIR, readOnly: true },
+                      ]
+                    : []),
                 ],
               },
             ],
-            volumes: [configVolume, tmpVolume],
+            ...(this.metrics
+              ? {
+                  initContainers: [
+                    {
+                      name: 'jmx-exporter-agent',
+                      image: props.jmxExporterImage!,
+                      imagePullPolicy: 'IfNotPresent',
+                      command: ['cp', JMX_AGENT_PATH, `${AGENT_DIR}/`],
+                      resources: resources('KafkaBroker jmx-exporter-agent', { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '64Mi' }),
+                      securityContext: restrictedContainerSecurity(KAFKA_UID),
+                      volumeMounts: [{ name: 'jmx-exporter', mountPath: AGENT_DIR }],
+                    },
+                  ],
+                }
+              : {}),
+            volumes: [
+              configVolume,
+              tmpVolume,
+              ...(jmxConfigMap
+                ? [
+                    { name: 'jmx-exporter', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+                    { name: 'jmx-exporter-config', configMap: { name: jmxConfigMap.name } },
+                  ]
+                : []),
+            ],
           },
         },
         volumeClaimTemplates: [
@@ -280,7 +347,11 @@ export class KafkaBroker extends Construct {
         podSelector: selector,
         policyTypes: ['Ingress', 'Egress'],
         // Clients live in this namespace (consumer, topic Job, producer); the controller listens on the pod's loopback.
-        ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }],
+        // The metrics port is for the monitoring namespace's Prometheus only.
+        ingress: [
+          { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] },
+          ...(this.metrics ? [{ from: [{ namespaceSelector: namespaceSelector(props.monitoringNamespace ?? 'monitoring') }], ports: [{ protocol: 'TCP', port: tcp(JMX_EXPORTER_PORT) }] }] : []),
+        ],
         // Itself through its advertised Service address (hairpin), and DNS to resolve it.
         egress: [{ to: [{ podSelector: selector }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }, DNS_EGRESS],
       },

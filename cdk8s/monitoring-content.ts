@@ -1,11 +1,14 @@
 import { API_METRICS } from '../services/api/metrics';
 import { CONSUMER_METRICS } from '../services/consumer/metrics';
-import { DATASOURCE_UID, type Dashboard, type Rule, type RuleGroup } from './service-monitoring';
+import { apiAlertGroups, brokerAlertGroups, consumerAlertGroups, CONSUMER_LAG_RECORD, type AlertThresholds, type BrokerTargets } from './alerts';
+import { DATASOURCE_UID, type Dashboard, type RuleGroup } from './service-monitoring';
+import { sloRuleGroups, type SloTargets } from './slo';
 
 /**
- * Minimal, correct rule groups and dashboards; the SLO and dashboards work
- * replaces these. Metric names come from the services' own constants so a
- * rename cannot silently break an alert.
+ * What each component's PrometheusRule and dashboards hold: Sloth's SLO rules (generated,
+ * cdk8s/generated/slo-rules.yaml), the symptom alerts (cdk8s/alerts.ts) and the dashboards.
+ * Metric names come from the services' own constants so a rename cannot silently break
+ * an alert.
  */
 export interface ContentTarget {
   /** Prometheus `job` label: the Service name. */
@@ -13,53 +16,24 @@ export interface ContentTarget {
   readonly namespace: string;
 }
 
+export interface MonitoringContentProps {
+  /** Jobs and namespace of both services (the SLO rules are generated for both at once). */
+  readonly targets: SloTargets;
+  readonly thresholds: AlertThresholds;
+}
+
 const ds = { type: 'prometheus', uid: DATASOURCE_UID } as const;
 
-function targetDownAlert(alert: string, t: ContentTarget, what: string): Rule {
-  return {
-    alert,
-    // absent(...== 1) also fires when every target disappeared from discovery.
-    expr: `absent(up{job="${t.job}",namespace="${t.namespace}"} == 1)`,
-    for: '5m',
-    // absent() cannot carry labels from a comparison, so name the target explicitly for routing.
-    labels: { severity: 'critical', job: t.job, namespace: t.namespace },
-    annotations: {
-      summary: `No ${what} target is up`,
-      description: `Prometheus has scraped no healthy ${t.job} target in namespace ${t.namespace} for 5 minutes.`,
-    },
-  };
+export function apiRuleGroups(p: MonitoringContentProps): RuleGroup[] {
+  return [...sloRuleGroups(p.targets, 'api', p.thresholds.runbookBaseUrl), ...apiAlertGroups(p.targets, p.thresholds)];
 }
 
-export function apiRuleGroups(t: ContentTarget): RuleGroup[] {
-  const sel = `job="${t.job}",namespace="${t.namespace}"`;
-  return [
-    {
-      name: 'volwatch-api.rules',
-      interval: '30s',
-      rules: [
-        {
-          record: 'volwatch:http_requests:error_ratio_rate5m',
-          expr: `sum(rate(${API_METRICS.httpRequests}{${sel},status=~"5.."}[5m])) / sum(rate(${API_METRICS.httpRequests}{${sel}}[5m]))`,
-        },
-        targetDownAlert('VolwatchApiDown', t, 'prediction API'),
-      ],
-    },
-  ];
+export function consumerRuleGroups(p: MonitoringContentProps): RuleGroup[] {
+  return [...sloRuleGroups(p.targets, 'consumer', p.thresholds.runbookBaseUrl), ...consumerAlertGroups(p.targets, p.thresholds)];
 }
 
-export function consumerRuleGroups(t: ContentTarget): RuleGroup[] {
-  const sel = `job="${t.job}",namespace="${t.namespace}"`;
-  return [
-    {
-      name: 'volwatch-consumer.rules',
-      interval: '30s',
-      rules: [
-        { record: 'volwatch:consumer_messages_processed:rate5m', expr: `sum(rate(${CONSUMER_METRICS.processed}{${sel}}[5m]))` },
-        { record: 'volwatch:consumer_offset_lag:sum', expr: `sum by (topic) (${CONSUMER_METRICS.offsetLag}{${sel}})` },
-        targetDownAlert('VolwatchConsumerDown', t, 'stream consumer'),
-      ],
-    },
-  ];
+export function brokerRuleGroups(b: BrokerTargets, thresholds: AlertThresholds): RuleGroup[] {
+  return brokerAlertGroups(b, thresholds);
 }
 
 function timeseries(id: number, title: string, expr: string, unit: string, y: number): Record<string, unknown> {
@@ -83,7 +57,7 @@ export function apiDashboards(t: ContentTarget): Dashboard[] {
   return [
     dashboard('volwatch-api', 'Volwatch / Prediction API', [
       timeseries(1, 'Requests by status', `sum by (status) (rate(${API_METRICS.httpRequests}{${sel}}[5m]))`, 'reqps', 0),
-      timeseries(2, 'Error ratio (5xx)', 'volwatch:http_requests:error_ratio_rate5m', 'percentunit', 0),
+      timeseries(2, 'Error ratio of /predict (5xx)', `sum(rate(${API_METRICS.httpRequests}{${sel},route="/predict",status=~"5.."}[5m])) / sum(rate(${API_METRICS.httpRequests}{${sel},route="/predict"}[5m]))`, 'percentunit', 0),
       timeseries(
         3,
         'p95 latency by route',
@@ -100,8 +74,8 @@ export function consumerDashboards(t: ContentTarget): Dashboard[] {
   const sel = `job="${t.job}",namespace="${t.namespace}"`;
   return [
     dashboard('volwatch-consumer', 'Volwatch / Stream consumer', [
-      timeseries(1, 'Messages processed', 'volwatch:consumer_messages_processed:rate5m', 'ops', 0),
-      timeseries(2, 'Offset lag by topic', 'volwatch:consumer_offset_lag:sum', 'short', 0),
+      timeseries(1, 'Messages processed', `sum(rate(${CONSUMER_METRICS.processed}{${sel}}[5m]))`, 'ops', 0),
+      timeseries(2, 'Offset lag by topic', `sum by (topic) (${CONSUMER_LAG_RECORD}{${sel}})`, 'short', 0),
       timeseries(3, 'Predictions by variant', `sum by (variant) (rate(${CONSUMER_METRICS.predictions}{${sel}}[5m]))`, 'ops', 8),
       timeseries(4, 'Errors by type', `sum by (type) (rate(${CONSUMER_METRICS.errors}{${sel}}[5m]))`, 'ops', 8),
     ]),

@@ -21,6 +21,8 @@ Usage: scripts/kafka-local.sh [--dry-run] <start|stop|restart|status|fetch>
 Environment:
   KAFKA_PORT             client port (default 9092)
   KAFKA_CONTROLLER_PORT  KRaft controller port (default 9093)
+  KAFKA_METRICS_PORT     the broker's Prometheus JMX exporter, http://127.0.0.1:<port>/metrics
+                         (default KAFKA_PORT + 2, so 9094)
   KAFKA_WORK_DIR         data, config and logs (default <repo>/.work/kafka)
   KAFKA_CACHE_DIR        resolved jars (default ~/.cache/volwatch/kafka)
   KAFKA_HEAP_OPTS        JVM heap flags (default "-Xms256m -Xmx512m")
@@ -63,6 +65,7 @@ KAFKA_VERSION="$(tr -d '[:space:]' <"$KAFKA_DIR/VERSION")"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_METRICS_PORT="${KAFKA_METRICS_PORT:-$((${KAFKA_PORT//[!0-9]/0} + 2))}"
 WORK_DIR="${KAFKA_WORK_DIR:-$REPO_ROOT/.work/kafka}"
 CACHE_DIR="${KAFKA_CACHE_DIR:-$HOME/.cache/volwatch/kafka}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -77,7 +80,10 @@ check_port() {
 }
 check_port KAFKA_PORT "$KAFKA_PORT"
 check_port KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+check_port KAFKA_METRICS_PORT "$KAFKA_METRICS_PORT"
 [[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ (both are $KAFKA_PORT)"
+[[ "$KAFKA_METRICS_PORT" != "$KAFKA_PORT" && "$KAFKA_METRICS_PORT" != "$KAFKA_CONTROLLER_PORT" ]] ||
+  die "KAFKA_METRICS_PORT ($KAFKA_METRICS_PORT) must differ from KAFKA_PORT and KAFKA_CONTROLLER_PORT"
 [[ "$START_TIMEOUT" =~ ^[0-9]+$ ]] || die "KAFKA_START_TIMEOUT must be a whole number of seconds, got '$START_TIMEOUT'"
 [[ "$STOP_TIMEOUT" =~ ^[0-9]+$ ]] || die "KAFKA_STOP_TIMEOUT must be a whole number of seconds, got '$STOP_TIMEOUT'"
 [[ "$WORK_DIR" == /* ]] || WORK_DIR="$PWD/$WORK_DIR"
@@ -86,6 +92,9 @@ check_port KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
 POM="$KAFKA_DIR/pom.xml"
 POM_HASH="$(sha256sum "$POM" | cut -c1-12)"
 LIBS_DIR="$CACHE_DIR/$KAFKA_VERSION-$POM_HASH/libs"
+# The JMX exporter agent sits beside the classpath jars, not among them.
+AGENT_DIR="$LIBS_DIR/agent"
+JMX_CONFIG="$KAFKA_DIR/jmx-exporter.yaml"
 CONFIG_DIR="$WORK_DIR/config"
 DATA_DIR="$WORK_DIR/data"
 LOG_DIR="$WORK_DIR/logs"
@@ -193,18 +202,21 @@ ensure_libs() {
   info "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIBS_DIR"
   local staging="$LIBS_DIR.tmp" mvn_log="$LIBS_DIR.mvn.log"
   local mvn_cmd=(mvn -q -B -Dstyle.color=never -f "$POM" "-Dkafka.version=$KAFKA_VERSION"
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
-    -DincludeScope=runtime "-DoutputDirectory=$staging")
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies)
   run rm -rf "$staging"
-  if ((DRY_RUN)); then
-    run "${mvn_cmd[@]}"
-  else
-    mkdir -p "$(dirname "$LIBS_DIR")"
-    if ! "${mvn_cmd[@]}" >"$mvn_log" 2>&1; then
-      tail -n 30 "$mvn_log" >&2
-      die "mvn could not resolve the Kafka $KAFKA_VERSION jars (output above, full log in $mvn_log); Maven Central must be reachable on the first start"
+  local scope
+  for scope in "-DincludeScope=runtime -DoutputDirectory=$staging" "-DincludeScope=provided -DoutputDirectory=$staging/agent"; do
+    # shellcheck disable=SC2086 # two -D flags per scope
+    if ((DRY_RUN)); then
+      run "${mvn_cmd[@]}" $scope
+    else
+      mkdir -p "$(dirname "$LIBS_DIR")"
+      if ! "${mvn_cmd[@]}" $scope >>"$mvn_log" 2>&1; then
+        tail -n 30 "$mvn_log" >&2
+        die "mvn could not resolve the Kafka $KAFKA_VERSION jars (output above, full log in $mvn_log); Maven Central must be reachable on the first start"
+      fi
     fi
-  fi
+  done
   run rm -rf "$LIBS_DIR"
   run mv "$staging" "$LIBS_DIR"
   run touch "$LIBS_DIR/.complete"
@@ -224,6 +236,11 @@ write_config() {
 
 # Same format as org.apache.kafka.common.Uuid: 16 random bytes, URL-safe base64
 # without padding; ids starting with '-' are avoided as Kafka does.
+# The agent's version, from the pom (the one place it is pinned for the local broker).
+agent_version() {
+  sed -n '/<artifactId>jmx_prometheus_javaagent<\/artifactId>/{n;s/.*<version>\(.*\)<\/version>.*/\1/p;}' "$POM"
+}
+
 new_cluster_id() {
   local id
   while :; do
@@ -261,14 +278,16 @@ format_storage() {
 
 launch() {
   java_opts
+  # The broker only (not the storage tool): the exporter serves the broker's MBeans.
+  local agent=("-javaagent:$AGENT_DIR/jmx_prometheus_javaagent-$(agent_version).jar=127.0.0.1:$KAFKA_METRICS_PORT:$JMX_CONFIG")
   if ((DRY_RUN)); then
     printf '+ nohup'
-    printf ' %q' "$JAVA" "${JAVA_OPTS[@]}" kafka.Kafka "$SERVER_PROPERTIES"
+    printf ' %q' "$JAVA" "${agent[@]}" "${JAVA_OPTS[@]}" kafka.Kafka "$SERVER_PROPERTIES"
     printf ' >%q 2>&1 &\n' "$SERVER_OUT"
     return 0
   fi
   # fd 9 is the start/stop lock; the broker must not inherit it.
-  nohup "$JAVA" "${JAVA_OPTS[@]}" kafka.Kafka "$SERVER_PROPERTIES" </dev/null >"$SERVER_OUT" 2>&1 9>&- &
+  nohup "$JAVA" "${agent[@]}" "${JAVA_OPTS[@]}" kafka.Kafka "$SERVER_PROPERTIES" </dev/null >"$SERVER_OUT" 2>&1 9>&- &
   printf '%s\n' "$!" >"$PID_FILE"
 }
 
@@ -314,9 +333,9 @@ start_broker() {
     return 0
   fi
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_METRICS_PORT"; do
     if ((pretend_stopped == 0)) && port_open "$port"; then
-      die "port $port on 127.0.0.1 is already in use by another process; stop it or choose other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+      die "port $port on 127.0.0.1 is already in use by another process; stop it or choose other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_METRICS_PORT"
     fi
   done
   ensure_libs
@@ -330,7 +349,7 @@ start_broker() {
   pid="$(tr -dc '0-9' <"$PID_FILE")"
   local started=$SECONDS
   wait_ready "$pid"
-  info "ready after $((SECONDS - started))s (pid $pid); logs in $LOG_DIR"
+  info "ready after $((SECONDS - started))s (pid $pid); logs in $LOG_DIR; metrics at http://127.0.0.1:$KAFKA_METRICS_PORT/metrics"
   printf 'KAFKA_BROKERS=%s\n' "$BROKERS"
 }
 

@@ -94,13 +94,7 @@ tool_path() {
 }
 
 ARGS=()
-for arg in "$@"; do
-  case "$arg" in
-    --dry-run) DRY_RUN=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) ARGS+=("$arg") ;;
-  esac
-done
+parse_args '@ARGS' "$@"
 ((${#ARGS[@]})) || { usage >&2; die "missing command: build, path or versions"; }
 
 case "${ARGS[0]}" in

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { synthesize } from '../cdk8s/app';
 import { DEFAULT_APP_UID } from '../cdk8s/workload';
+import { JMX_AGENT_PATH } from '../cdk8s/kafka-broker';
+import { JMX_EXPORTER_ARTIFACT } from '../cdk8s/kafka-metrics';
 
 const ROOT = path.resolve(__dirname, '..');
 const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -10,11 +12,18 @@ const dockerignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').s
 describe('Dockerfile', () => {
   test('is multi-stage on Debian trixie slim Node images of the version .node-version pins, never latest', () => {
     const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
-    expect(froms.map((m) => m[2])).toEqual(['build', 'runtime']);
-    for (const m of froms) expect(m[1]).toBe('node:${NODE_VERSION}-trixie-slim');
+    expect(froms.map((m) => m[2])).toEqual(['jmx-exporter', 'build', 'runtime']);
+    // The first stage only fetches the JMX exporter agent for the Kafka broker pod.
+    expect(froms[0]![1]).toMatch(/^maven:\d+\.\d+\.\d+-eclipse-temurin-17$/);
+    for (const m of froms.slice(1)) expect(m[1]).toBe('node:${NODE_VERSION}-trixie-slim');
     // No default: the version comes from .node-version (scripts/kind-up.sh passes it), so it is pinned once.
     expect(dockerfile).toMatch(/^ARG NODE_VERSION$/m);
     expect(dockerfile).toContain('--build-arg NODE_VERSION="$(cat .node-version)"');
+  });
+
+  test('carries the JMX exporter agent the Kafka broker pod copies, at the pinned version', () => {
+    expect(dockerfile).toContain(`-Dartifact=${JMX_EXPORTER_ARTIFACT} `);
+    expect(dockerfile).toContain(`COPY --from=jmx-exporter /out/jmx_prometheus_javaagent.jar ${JMX_AGENT_PATH}`);
   });
 
   test('installs exactly the locked packages', () => {

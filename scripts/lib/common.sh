@@ -22,6 +22,7 @@ is_dry_run() { [[ "$DRY_RUN" == 1 ]]; }
 # (its `usage` function) and exits 0; SPEC declares the script's own flags, space-separated:
 #   --flag=VAR      takes a value, stored in VAR           (--name=CLUSTER)
 #   --flag:VAR=V    takes no value, sets VAR to V          (--skip-build:BUILD=0)
+#   @ARRAY          positional arguments are appended to the array ARRAY (ARGS=(); parse_args '@ARGS' "$@")
 # Anything else prints the usage on stderr and stops with a sentence naming the argument.
 parse_args() {
   local spec=" $1 " arg decl
@@ -50,8 +51,13 @@ parse_args() {
         fi
         ;;
       *)
-        usage >&2
-        die "unknown argument: $arg"
+        if [[ "$spec" =~ \ @([A-Za-z_][A-Za-z0-9_]*)\  ]]; then
+          local -n _parse_args_positional="${BASH_REMATCH[1]}"
+          _parse_args_positional+=("$arg")
+        else
+          usage >&2
+          die "unknown argument: $arg"
+        fi
         ;;
     esac
     shift

@@ -115,6 +115,12 @@ export function createApiMetrics(enabled: boolean, bounds: Readonly<Record<Featu
     loadFailures.labels(variant).inc(0);
   }
   for (const feature of FEATURE_NAMES) for (const reason of ['range', 'zscore'] as const) ood.labels(feature, reason).inc(0);
+  // The SLIs divide 5xx by all /predict responses: both must exist before the first error,
+  // or the error ratio is absent instead of 0.
+  for (const status of ['200', '500']) {
+    requests.labels('POST', '/predict', status).inc(0);
+    duration.zero({ method: 'POST', route: '/predict', status });
+  }
 
   // prom-client hashes label values on every call; caching the children keeps the hot path cheap.
   // Keyed method → route → status, so the hot path builds no key strings.

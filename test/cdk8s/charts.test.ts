@@ -29,8 +29,9 @@ describe('charts/kube-prometheus-stack', () => {
     const spec = values.prometheus.prometheusSpec;
     const sms = objs.filter((o) => o.kind === 'ServiceMonitor');
     const prs = objs.filter((o) => o.kind === 'PrometheusRule');
-    expect(sms).toHaveLength(2);
-    expect(prs).toHaveLength(2);
+    // API, consumer and the broker's JMX exporter.
+    expect(sms.map((o) => o.metadata.name).sort()).toEqual(['kafka', 'volwatch-api', 'volwatch-consumer']);
+    expect(prs.map((o) => o.metadata.name).sort()).toEqual(['kafka', 'volwatch-api', 'volwatch-consumer']);
     for (const sm of sms) expect(matches(spec.serviceMonitorSelector.matchLabels, sm.metadata.labels)).toBe(true);
     for (const pr of prs) expect(matches(spec.ruleSelector.matchLabels, pr.metadata.labels)).toBe(true);
     expect(spec.serviceMonitorSelector.matchLabels).toEqual({ release: chartEnv.RELEASE_NAME });

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { synthesize } from '../../cdk8s/app';
 import { cpuCores } from '../../cdk8s/common';
 
@@ -241,9 +243,12 @@ describe('NetworkPolicies', () => {
     expect(egress[1]!.to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
   });
 
-  test('Kafka accepts clients from its own namespace only, and reaches only itself and DNS', () => {
+  test('Kafka accepts clients from its own namespace only and its metrics port from monitoring, and reaches only itself and DNS', () => {
     const np = policyFor('kafka');
-    expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 9092 }] }]);
+    expect(np.spec.ingress).toEqual([
+      { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 9092 }] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9404 }] },
+    ]);
     const self = named('StatefulSet', 'kafka').spec.template.metadata.labels;
     expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, self)).toBe(true);
     expect(np.spec.egress[1].to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
@@ -261,6 +266,22 @@ describe('NetworkPolicies', () => {
 });
 
 describe('Kafka', () => {
+  test('the broker JVM runs the JMX exporter agent, copied from the volwatch image, with the generated config, on a scraped metrics port', () => {
+    const sts = named('StatefulSet', 'kafka');
+    const pod = sts.spec.template.spec;
+    const c = pod.containers[0];
+    expect(env(c).KAFKA_OPTS).toBe('-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=9404:/etc/jmx-exporter/config.yaml');
+    expect(c.command.join(' ')).toContain('${KAFKA_OPTS:-}');
+    expect(c.ports).toContainEqual({ name: 'metrics', containerPort: 9404, protocol: 'TCP' });
+    const init = pod.initContainers[0];
+    expect(init.image).toBe(named('Deployment', 'volwatch-api').spec.template.spec.containers[0].image);
+    expect(init.command).toEqual(['cp', '/opt/jmx-exporter/jmx_prometheus_javaagent.jar', '/opt/jmx-exporter/']);
+    const config = named('ConfigMap', 'kafka-jmx-exporter').data['config.yaml'];
+    expect(config).toBe(fs.readFileSync(path.join(__dirname, '../../scripts/kafka/jmx-exporter.yaml'), 'utf8'));
+    expect(named('Service', 'kafka').spec.ports).toContainEqual({ name: 'metrics', port: 9404, targetPort: 'metrics' });
+    expect(named('Service', 'kafka-headless').spec.ports.map((p: Obj) => p.name)).not.toContain('metrics');
+  });
+
   const brokerProperties = (): Record<string, string> =>
     Object.fromEntries(
       (named('ConfigMap', 'kafka-config').data['server.properties'] as string)
@@ -282,7 +303,8 @@ describe('Kafka', () => {
 
   test('the broker runs from a rendered server.properties any image with the Kafka jars honours, not image-specific environment', () => {
     const c = named('StatefulSet', 'kafka').spec.template.spec.containers[0];
-    expect(Object.keys(env(c)).filter((k) => k.startsWith('KAFKA_') && k !== 'KAFKA_HEAP_OPTS')).toEqual([]);
+    // KAFKA_HEAP_OPTS and KAFKA_OPTS (the JMX exporter agent) are read by the broker script itself.
+    expect(Object.keys(env(c)).filter((k) => k.startsWith('KAFKA_') && k !== 'KAFKA_HEAP_OPTS' && k !== 'KAFKA_OPTS')).toEqual([]);
     expect(c.command.join(' ')).toContain("-cp '/opt/kafka/libs/*' kafka.Kafka /etc/kafka-config/server.properties");
     expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/kafka-config', readOnly: true });
   });
@@ -292,9 +314,10 @@ describe('Kafka', () => {
     expect(props.listeners).toBe('PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093');
     expect(props['controller.quorum.voters']).toBe('1@127.0.0.1:9093');
     const c = named('StatefulSet', 'kafka').spec.template.spec.containers[0];
-    expect(c.ports.map((p: Obj) => p.containerPort)).toEqual([9092]);
+    // 9404 is the JMX exporter's metrics port.
+    expect(c.ports.map((p: Obj) => p.containerPort)).toEqual([9092, 9404]);
     for (const svc of ofKind('Service').filter((s) => s.metadata.name.startsWith('kafka'))) {
-      expect({ svc: svc.metadata.name, ports: svc.spec.ports.map((p: Obj) => p.port) }).toEqual({ svc: svc.metadata.name, ports: [9092] });
+      expect({ svc: svc.metadata.name, ports: svc.spec.ports.map((p: Obj) => p.port).filter((p: number) => p !== 9404) }).toEqual({ svc: svc.metadata.name, ports: [9092] });
     }
   });
 

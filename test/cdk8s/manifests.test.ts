@@ -83,8 +83,8 @@ describe('schema validation', () => {
     expect(reports.filter((r) => r.errors.length > 0)).toEqual([]);
     expect(status).toBe(0);
     const bySchema = (s: string) => reports.filter((r) => r.schema === s).map((r) => r.kind).sort();
-    expect(bySchema('monitoring.coreos.com_servicemonitors.yaml')).toEqual(['ServiceMonitor', 'ServiceMonitor']);
-    expect(bySchema('monitoring.coreos.com_prometheusrules.yaml')).toEqual(['PrometheusRule', 'PrometheusRule']);
+    expect(bySchema('monitoring.coreos.com_servicemonitors.yaml')).toEqual(['ServiceMonitor', 'ServiceMonitor', 'ServiceMonitor']);
+    expect(bySchema('monitoring.coreos.com_prometheusrules.yaml')).toEqual(['PrometheusRule', 'PrometheusRule', 'PrometheusRule']);
     expect(new Set(bySchema('kubernetes-models'))).toEqual(
       new Set(['Namespace', 'ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'ConfigMap', 'Deployment']),
     );

@@ -65,4 +65,9 @@ describe('scripts/lib/common.sh', () => {
       expect(r.stderr).toBe(`usage: x [--name N] [--fast]\nerror: unknown argument: ${bad.split(' ')[0]}\n`);
     }
   });
+
+  test('parse_args: @ARRAY collects positional arguments in order, flags anywhere', () => {
+    const r = bash(`usage() { :; }; ARGS=(); parse_args '--fast:FAST=1 @ARGS' build --dry-run 'a b' --fast c; printf '%s|' "\${ARGS[@]}" "$FAST" "$DRY_RUN"`, { DRY_RUN: '0' });
+    expect(r).toMatchObject({ status: 0, stdout: 'build|a b|c|1|1|' });
+  });
 });

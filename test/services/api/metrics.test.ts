@@ -17,6 +17,15 @@ describe('metrics endpoint', () => {
     expect((await fetch(`${srv.url}/metrics`)).status).toBe(404);
   });
 
+  it('starts the /predict 200 and 500 series at zero, so the SLO error ratio is 0 before the first error, not absent', async () => {
+    const text = await scrape(srv.metricsUrl);
+    for (const status of ['200', '500']) {
+      expect(sample(text, `${API_METRICS.httpRequests}{method="POST",route="/predict",status="${status}"}`)).toBe(0);
+      expect(sample(text, `${API_METRICS.httpDuration}_count{method="POST",route="/predict",status="${status}"}`)).toBe(0);
+      expect(sample(text, `${API_METRICS.httpDuration}_bucket{le="0.1",method="POST",route="/predict",status="${status}"}`)).toBe(0);
+    }
+  });
+
   it('passes promtool check metrics on a live scrape', async () => {
     await postJson(`${srv.url}/predict`, { features: validRow() });
     await postJson(`${srv.url}/predict`, '{oops');
