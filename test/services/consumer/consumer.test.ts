@@ -136,7 +136,12 @@ test('at quiescence the exported offset lag equals log end minus committed offse
   expect(expected.size).toBe(3);
   for (const [partition, lag] of expected) {
     expect(sample(text, CONSUMER_METRICS.offsetLag, { consumergroup: t.group, topic: t.ticks, partition: String(partition) })).toBe(lag);
+    expect(sample(text, CONSUMER_METRICS.groupOffsetLag, { consumergroup: t.group, topic: t.ticks, partition: String(partition) })).toBe(lag);
   }
+  // Caught up on an idle stream: fresh as of the last lag refresh, not as of the last tick.
+  expect(sample(text, CONSUMER_METRICS.eventLagLast)).toBe(0);
+  await new Promise((r) => setTimeout(r, 700));
+  expect(sample(await scrape(port), CONSUMER_METRICS.lastProcessed)!).toBeGreaterThan(second! + 1);
   expect([...expected.values()]).toEqual([0, 0, 0]);
   expect(sample(text, CONSUMER_METRICS.assignedPartitions)).toBe(3);
   expect(sample(text, CONSUMER_METRICS.rebalances)).toBeGreaterThanOrEqual(1);
