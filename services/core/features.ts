@@ -51,6 +51,12 @@ export class TickWindow {
   private b: Float64Array;
   private head = 0;
   private tail = 0;
+  /**
+   * Per lookback (1, 5, 30, 60 s): the index lastAtOrBefore(newest - lookback) returned last
+   * time. The newest time never decreases, so each only moves forward: amortized O(1) per
+   * feature row instead of a binary search over a window of tens of thousands of ticks.
+   */
+  private readonly cursors = new Int32Array(RET_LOOKBACKS_MS.length);
   /** Prefix sums just before `head` (the part already evicted). */
   private baseSq = 0;
   private baseVol = 0;
@@ -120,6 +126,7 @@ export class TickWindow {
     } else {
       this.b.copyWithin(0, this.head * STRIDE, this.tail * STRIDE);
     }
+    for (let k = 0; k < this.cursors.length; k++) this.cursors[k] = Math.max(0, this.cursors[k]! - this.head);
     this.tail = live;
     this.head = 0;
     if (this.baseVol > REBASE_VOLUME || this.baseSq > REBASE_SQUARED_RETURNS) this.rebase();
@@ -136,18 +143,16 @@ export class TickWindow {
     this.baseVol = 0;
   }
 
-  /** Index of the last tick with time <= x, or head when every tick is newer. */
-  private lastAtOrBefore(x: number): number {
+  /**
+   * Index of the last tick with time <= newest - RET_LOOKBACKS_MS[k], or head when every
+   * tick is newer (the cursor never lags behind head, and only moves forward).
+   */
+  private lastAtOrBefore(k: number, x: number): number {
     const b = this.b;
-    let lo = this.head;
-    let hi = this.tail - 1;
-    if (b[lo * STRIDE + T]! > x) return lo;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (b[mid * STRIDE + T]! <= x) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    let i = Math.max(this.cursors[k]!, this.head);
+    while (i + 1 < this.tail && b[(i + 1) * STRIDE + T]! <= x) i++;
+    this.cursors[k] = i;
+    return i;
   }
 
   /**
@@ -164,11 +169,11 @@ export class TickWindow {
     const now = b[last * STRIDE + T]!;
     const lp = b[last * STRIDE + LOGP]!;
     for (let k = 0; k < RET_LOOKBACKS_MS.length; k++) {
-      out[k] = lp - b[this.lastAtOrBefore(now - RET_LOOKBACKS_MS[k]!) * STRIDE + LOGP]!;
+      out[k] = lp - b[this.lastAtOrBefore(k, now - RET_LOOKBACKS_MS[k]!) * STRIDE + LOGP]!;
     }
     // Returns strictly inside the lookback: those of ticks after the reference tick.
-    const ref30 = this.lastAtOrBefore(now - 30_000);
-    const ref60 = this.lastAtOrBefore(now - 60_000);
+    const ref30 = this.cursors[2]!;
+    const ref60 = this.cursors[3]!;
     const csqLast = b[last * STRIDE + CSQ]!;
     out[4] = Math.sqrt(Math.max(0, csqLast - b[ref30 * STRIDE + CSQ]!));
     out[5] = Math.sqrt(Math.max(0, csqLast - b[ref60 * STRIDE + CSQ]!));
