@@ -25,7 +25,7 @@ import { loadConsumerConfig } from '../services/consumer/config';
 import { createConsumer } from '../services/consumer/consumer';
 import { CONSUMER_METRICS } from '../services/consumer/metrics';
 import { createLogger } from '../services/core/logger';
-import { SEND_SLICE, sendAll } from '../services/core/kafka';
+import { MemoKeyPartitioner, SEND_SLICE, sendAll } from '../services/core/kafka';
 import { TickSimulator } from '../services/core/simulator';
 import { produceTicks, tickMessage } from '../services/producer/producer';
 
@@ -75,48 +75,60 @@ interface Run {
   cpuMicrosPerMsg: number;
 }
 
-/** Times a run and the CPU this process spent on it (kafkajs and the pipeline run here; the broker does not). */
-async function measured(fn: () => Promise<{ seconds: number }>): Promise<Run> {
-  const cpu = process.cpuUsage();
+/**
+ * A run's throughput and the CPU this process spent on it (kafkajs and the pipeline run here;
+ * the broker does not), both from the group join to the last message: start-up (model load,
+ * connections) is not part of the per-message cost.
+ */
+async function measured(fn: () => Promise<{ seconds: number; cpuMicros: number }>): Promise<Run> {
   const r = await fn();
-  const used = process.cpuUsage(cpu);
-  return { seconds: r.seconds, msgsPerSec: TICKS / r.seconds, cpuMicrosPerMsg: (used.user + used.system) / TICKS };
+  return { seconds: r.seconds, msgsPerSec: TICKS / r.seconds, cpuMicrosPerMsg: r.cpuMicros / TICKS };
 }
 
-async function bare(topic: string, round: number): Promise<{ seconds: number; msgsPerSec: number }> {
+/** CPU clock of this process, in microseconds. */
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+async function bare(topic: string, round: number): Promise<{ seconds: number; cpuMicros: number }> {
   const consumer = kafka.consumer({ groupId: `bench-bare-${run}-${round}`, ...FETCH });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let count = 0;
   let first = 0;
   let last = 0;
-  // Timed from the group join, so the first fetch counts in both runs.
+  let cpu0 = 0;
+  let cpu1 = 0;
+  // Timed from the group join, so the first fetch counts in every run.
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    if (first === 0) first = performance.now();
+    if (first === 0) [first, cpu0] = [performance.now(), cpuNow()];
   });
   await consumer.run({
     eachBatch: async ({ batch }) => {
       count += batch.messages.length;
-      last = performance.now();
+      [last, cpu1] = [performance.now(), cpuNow()];
     },
   });
   while (count < TICKS) await sleep(20);
   await consumer.disconnect();
-  const seconds = (last - first) / 1000;
-  return { seconds, msgsPerSec: TICKS / seconds };
+  return { seconds: (last - first) / 1000, cpuMicros: cpu1 - cpu0 };
 }
 
-async function passthrough(topic: string, round: number): Promise<{ seconds: number; msgsPerSec: number }> {
+async function passthrough(topic: string, round: number): Promise<{ seconds: number; cpuMicros: number }> {
   const out = `${topic}.passthrough`;
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // The pipeline's producer settings: its partitioner, string keys.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: MemoKeyPartitioner });
   const consumer = kafka.consumer({ groupId: `bench-pass-${run}-${round}`, ...FETCH });
   await Promise.all([producer.connect(), consumer.connect()]);
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let count = 0;
   let first = 0;
   let last = 0;
+  let cpu0 = 0;
+  let cpu1 = 0;
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    if (first === 0) first = performance.now();
+    if (first === 0) [first, cpu0] = [performance.now(), cpuNow()];
   });
   // The same chunking, send slices, acks and commit discipline as the pipeline, without the pipeline.
   await consumer.run({
@@ -126,20 +138,19 @@ async function passthrough(topic: string, round: number): Promise<{ seconds: num
       const messages = batch.messages;
       for (let i = 0; i < messages.length; i += 2000) {
         const chunk = messages.slice(i, i + 2000);
-        await sendAll(producer, out, chunk.map((m) => ({ key: m.key, value: m.value })));
+        await sendAll(producer, out, chunk.map((m) => ({ key: m.key!.toString(), value: m.value })));
         const lastOffset = chunk[chunk.length - 1]!.offset;
         resolveOffset(lastOffset);
         await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(lastOffset) + 1) }] }] });
         await heartbeat();
         count += chunk.length;
       }
-      last = performance.now();
+      [last, cpu1] = [performance.now(), cpuNow()];
     },
   });
   while (count < TICKS) await sleep(20);
   await Promise.all([consumer.disconnect(), producer.disconnect()]);
-  const seconds = (last - first) / 1000;
-  return { seconds, msgsPerSec: TICKS / seconds };
+  return { seconds: (last - first) / 1000, cpuMicros: cpu1 - cpu0 };
 }
 
 function counter(registry: import('prom-client').Registry, name: string): Promise<number> {
@@ -163,18 +174,19 @@ function consumerConfig(ticks: string, group: string, extra: Record<string, stri
   });
 }
 
-async function full(topic: string, round: number): Promise<{ seconds: number; msgsPerSec: number }> {
+async function full(topic: string, round: number): Promise<{ seconds: number; cpuMicros: number }> {
   const consumer = createConsumer(consumerConfig(topic, `bench-full-${run}-${round}`), { logger });
   await consumer.start();
   let first = 0;
+  let cpu0 = 0;
   for (;;) {
-    if (first === 0 && (await counter(consumer.metrics.registry, CONSUMER_METRICS.rebalances)) > 0) first = performance.now();
+    if (first === 0 && (await counter(consumer.metrics.registry, CONSUMER_METRICS.rebalances)) > 0) [first, cpu0] = [performance.now(), cpuNow()];
     if ((await counter(consumer.metrics.registry, CONSUMER_METRICS.processed)) >= TICKS) break;
     await sleep(first === 0 ? 1 : 5);
   }
-  const seconds = (performance.now() - first) / 1000;
+  const [last, cpu1] = [performance.now(), cpuNow()];
   await consumer.stop();
-  return { seconds, msgsPerSec: TICKS / seconds };
+  return { seconds: (last - first) / 1000, cpuMicros: cpu1 - cpu0 };
 }
 
 function percentile(sorted: number[], q: number): number {

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
-import { type Admin, type Consumer as KafkaConsumer, type Producer, Partitioners, PartitionAssigners } from 'kafkajs';
+import { type Admin, type Consumer as KafkaConsumer, type Producer, PartitionAssigners } from 'kafkajs';
 import type { DriftMonitor } from '../core/drift/monitor';
 import { WINDOW_MS } from '../core/features';
 import { closeServer, listen } from '../core/http';
-import { createKafka } from '../core/kafka';
+import { MemoKeyPartitioner, createKafka } from '../core/kafka';
 import type { Logger } from '../core/logger';
 import { tryReadMetadata } from '../core/model/artifacts';
 import type { ModelManager } from '../core/model/manager';
@@ -186,7 +186,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
         drift = createModelDrift({ referenceProfile: tryReadMetadata(config.modelDir)?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_consumer_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger });
         drift.start();
       }
-      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 5 } });
+      producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: MemoKeyPartitioner, retry: { retries: 5 } });
       // Lag refresh and restore lookups are short and repeat anyway: no long retry chains that outlive a shutdown.
       admin = kafka.admin({ retry: { retries: 2 } });
       consumer = createKafkaConsumer();

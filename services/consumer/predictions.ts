@@ -43,6 +43,9 @@ export function encodePredictions(chunk: ScoredChunk, probs: ArrayLike<number>, 
   const tail = `,"model":${JSON.stringify({ name: model.name, version: model.version, variant: model.variant })},"source":{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":"`;
   const messages: Message[] = [];
   const nonFinite: number[] = [];
+  // Producers stamp a whole send with one clock reading: consecutive ticks often share it.
+  let lastMs = Number.NaN;
+  let lastIso = '';
   for (let i = 0; i < chunk.rows; i++) {
     const p = probs[i]!;
     if (!Number.isFinite(p)) {
@@ -50,8 +53,13 @@ export function encodePredictions(chunk: ScoredChunk, probs: ArrayLike<number>, 
       continue;
     }
     const tick = chunk.ticks[i]!;
+    if (tick.timeMs !== lastMs) {
+      lastMs = tick.timeMs;
+      lastIso = new Date(lastMs).toISOString();
+    }
+    // product_id matches /^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/ (validated): nothing to escape.
     const value =
-      `{"product_id":${JSON.stringify(tick.productId)},"sequence":${tick.sequence},"event_time":"${new Date(tick.timeMs).toISOString()}","processed_time":${processed},` +
+      `{"product_id":"${tick.productId}","sequence":${tick.sequence},"event_time":"${lastIso}","processed_time":${processed},` +
       `"probability":${p},"label":${p >= model.decisionThreshold ? 1 : 0},"window_complete":${chunk.complete[i]}${tail}${chunk.offsets[i]}"}}`;
     messages.push({ key: tick.productId, value });
   }

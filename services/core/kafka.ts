@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type CompressionTypes, Kafka, type LogEntry, type Message, type Producer, type RecordMetadata, type SASLOptions, logLevel } from 'kafkajs';
+import { type CompressionTypes, type ICustomPartitioner, Kafka, type LogEntry, type Message, Partitioners, type Producer, type RecordMetadata, type SASLOptions, logLevel } from 'kafkajs';
 import type { EnvReader } from './config';
 import type { Logger } from './logger';
 
@@ -95,3 +95,29 @@ export async function sendAll(producer: Producer, topic: string, messages: Messa
   if (failed) throw failed.reason;
   return settled.flatMap((s) => (s as PromiseFulfilledResult<RecordMetadata[]>).value);
 }
+
+/** Distinct keys remembered per partitioner before the memo starts over. */
+const PARTITION_MEMO_LIMIT = 100_000;
+
+/**
+ * kafkajs's DefaultPartitioner (murmur2 of the key modulo the partition count, as the Java
+ * client does), remembered per key and partition count: it otherwise hashes the key and
+ * filters the partition list again for every record, one of the larger costs of producing
+ * one prediction per tick. Records without a string key go to kafkajs's partitioner as is.
+ */
+export const MemoKeyPartitioner: ICustomPartitioner = () => {
+  const inner = Partitioners.DefaultPartitioner();
+  let memo = new Map<string, number>();
+  return (args) => {
+    const { topic, partitionMetadata, message } = args;
+    if (typeof message.key !== 'string' || (message.partition !== undefined && message.partition !== null)) return inner(args);
+    const k = `${topic}\u0000${partitionMetadata.length}\u0000${message.key}`;
+    let p = memo.get(k);
+    if (p === undefined) {
+      p = inner(args);
+      if (memo.size >= PARTITION_MEMO_LIMIT) memo = new Map();
+      memo.set(k, p);
+    }
+    return p;
+  };
+};
