@@ -97,7 +97,7 @@ export async function sendAll(producer: Producer, topic: string, messages: Messa
 }
 
 /** Distinct keys remembered per partitioner before the memo starts over. */
-const PARTITION_MEMO_LIMIT = 100_000;
+const PARTITION_MEMO_LIMIT = 10_000;
 
 /**
  * kafkajs's DefaultPartitioner (murmur2 of the key modulo the partition count, as the Java
