@@ -98,12 +98,12 @@ export function synthesize(props: VolwatchAppProps = {}): SynthResult {
   const release = props.prometheusRelease ?? 'kube-prometheus-stack';
   const thresholds: AlertThresholds = { ...DEFAULT_THRESHOLDS, ...props.alertThresholds, runbookBaseUrl: props.runbookBaseUrl ?? DEFAULT_RUNBOOK_URL };
   const targets = { namespace: ns.name, api: api.name, consumer: consumer.name };
+  const boards = { api: api.name, consumer: consumer.name, broker: kafka.name };
   for (const [id, target, groups, dashboards] of [
     ['api', api, apiRuleGroups, apiDashboards],
     ['consumer', consumer, consumerRuleGroups, consumerDashboards],
   ] as const) {
-    const content = { job: target.name, namespace: ns.name };
-    new ServiceMonitoring(monitoring, id, { target, release, ruleGroups: groups({ targets, thresholds }), dashboards: dashboards(content) });
+    new ServiceMonitoring(monitoring, id, { target, release, ruleGroups: groups({ targets, thresholds }), dashboards: dashboards(boards) });
   }
   if (kafka.metrics) {
     const ticksTopic = props.consumer?.ticksTopic ?? 'ticks';
