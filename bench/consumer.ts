@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { type ConsumerRunConfig, type EachBatchPayload, Kafka, logLevel } from 'kafkajs';
 import { loadConsumerConfig } from '../services/consumer/config';
 import { createConsumer } from '../services/consumer/consumer';
 import { CONSUMER_METRICS } from '../services/consumer/metrics';
@@ -91,8 +91,13 @@ const cpuNow = (): number => {
   return u.user + u.system;
 };
 
-async function bare(topic: string, round: number): Promise<{ seconds: number; cpuMicros: number }> {
-  const consumer = kafka.consumer({ groupId: `bench-bare-${run}-${round}`, ...FETCH });
+/**
+ * Runs a bare kafkajs consumer group over the topic until it has seen every tick, timed (wall
+ * clock and CPU) from the group join to the end of the last batch. `handle` returns how many
+ * messages of the batch it finished.
+ */
+async function timedKafkajsRun(topic: string, group: string, options: Partial<ConsumerRunConfig>, handle: (payload: EachBatchPayload) => Promise<number>): Promise<{ seconds: number; cpuMicros: number }> {
+  const consumer = kafka.consumer({ groupId: group, ...FETCH });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let count = 0;
@@ -105,8 +110,9 @@ async function bare(topic: string, round: number): Promise<{ seconds: number; cp
     if (first === 0) [first, cpu0] = [performance.now(), cpuNow()];
   });
   await consumer.run({
-    eachBatch: async ({ batch }) => {
-      count += batch.messages.length;
+    ...options,
+    eachBatch: async (payload) => {
+      count += await handle(payload);
       [last, cpu1] = [performance.now(), cpuNow()];
     },
   });
@@ -115,26 +121,16 @@ async function bare(topic: string, round: number): Promise<{ seconds: number; cp
   return { seconds: (last - first) / 1000, cpuMicros: cpu1 - cpu0 };
 }
 
+const bare = (topic: string, round: number) => timedKafkajsRun(topic, `bench-bare-${run}-${round}`, {}, async ({ batch }) => batch.messages.length);
+
 async function passthrough(topic: string, round: number): Promise<{ seconds: number; cpuMicros: number }> {
   const out = `${topic}.passthrough`;
   // The pipeline's producer settings: its partitioner, string keys.
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: MemoKeyPartitioner });
-  const consumer = kafka.consumer({ groupId: `bench-pass-${run}-${round}`, ...FETCH });
-  await Promise.all([producer.connect(), consumer.connect()]);
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let count = 0;
-  let first = 0;
-  let last = 0;
-  let cpu0 = 0;
-  let cpu1 = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    if (first === 0) [first, cpu0] = [performance.now(), cpuNow()];
-  });
-  // The same chunking, send slices, acks and commit discipline as the pipeline, without the pipeline.
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    autoCommit: false,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+  await producer.connect();
+  try {
+    // The same chunking, send slices, acks and commit discipline as the pipeline, without the pipeline.
+    return await timedKafkajsRun(topic, `bench-pass-${run}-${round}`, { eachBatchAutoResolve: false, autoCommit: false }, async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
       const messages = batch.messages;
       for (let i = 0; i < messages.length; i += 2000) {
         const chunk = messages.slice(i, i + 2000);
@@ -143,14 +139,12 @@ async function passthrough(topic: string, round: number): Promise<{ seconds: num
         resolveOffset(lastOffset);
         await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(lastOffset) + 1) }] }] });
         await heartbeat();
-        count += chunk.length;
       }
-      [last, cpu1] = [performance.now(), cpuNow()];
-    },
-  });
-  while (count < TICKS) await sleep(20);
-  await Promise.all([consumer.disconnect(), producer.disconnect()]);
-  return { seconds: (last - first) / 1000, cpuMicros: cpu1 - cpu0 };
+      return messages.length;
+    });
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 function counter(registry: import('prom-client').Registry, name: string): Promise<number> {

@@ -3,6 +3,7 @@ import { sendAll } from '../core/kafka';
 import type { Logger } from '../core/logger';
 import type { ModelManager } from '../core/model/manager';
 import { variantLabel } from '../core/model/model';
+import { BatchFailedError, NonFiniteOutputError } from './errors';
 import { type DeadLetterLimits, deadLetterRecord, publishDeadLetters } from './dead-letters';
 import type { LagTracker } from './lag';
 import type { ConsumerMetrics } from './metrics';
@@ -10,16 +11,6 @@ import { type PartitionState, type PartitionTracker, continuesAt } from './parti
 import { encodePredictions } from './predictions';
 import type { Restorer } from './restore';
 import type { ScoredChunk, StreamFeatures } from './stream-features';
-
-/** A produce or inference failure: thrown out of eachBatch so kafkajs retries from the last resolved offset. */
-export class BatchFailedError extends Error {
-  override readonly name = 'BatchFailedError';
-}
-
-/** A model output that is not a probability; its tick is dead-lettered, never published as null. */
-export class NonFiniteOutputError extends Error {
-  override readonly name = 'NonFiniteOutputError';
-}
 
 export interface BatchHandlerDeps {
   readonly predictionsTopic: string;

@@ -2,23 +2,9 @@ import type { KafkaMessage } from 'kafkajs';
 import { featureValueProblem, firstOutOfDomain } from '../core/feature-domain';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../core/features';
 import { type Tick, TickSchemaError, tickFromWire } from '../core/ticks';
+import { FeatureDomainError, MalformedTickError, NonFiniteOutputError, OutOfOrderTickError } from './errors';
 import type { DeadLetterReason, SequenceAnomalyKind } from './metrics';
 import type { ProductStates } from './product-state';
-
-/** The value of a message that is not JSON at all. */
-export class MalformedTickError extends Error {
-  override readonly name = 'MalformedTickError';
-}
-
-/** A tick further behind its product's newest tick than the tolerance allows. */
-export class OutOfOrderTickError extends Error {
-  override readonly name = 'OutOfOrderTickError';
-}
-
-/** A valid tick whose features leave the model's domain (the API would answer 422 for that row). */
-export class FeatureDomainError extends Error {
-  override readonly name = 'FeatureDomainError';
-}
 
 export interface DeadLetter {
   readonly message: KafkaMessage;
@@ -140,5 +126,5 @@ export function decodeTick(message: KafkaMessage): Tick {
 }
 
 export function errorClassOf(err: Error): string {
-  return err instanceof TickSchemaError || err instanceof MalformedTickError || err instanceof OutOfOrderTickError || err instanceof FeatureDomainError ? err.name : err.constructor.name;
+  return err instanceof TickSchemaError || err instanceof MalformedTickError || err instanceof OutOfOrderTickError || err instanceof FeatureDomainError || err instanceof NonFiniteOutputError ? err.name : err.constructor.name;
 }

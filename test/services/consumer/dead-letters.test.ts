@@ -1,5 +1,5 @@
 import { DLQ_HEADERS, batchBySize, deadLetterRecord } from '../../../services/consumer/dead-letters';
-import { MalformedTickError } from '../../../services/consumer/stream-features';
+import { MalformedTickError } from '../../../services/consumer/errors';
 import { record } from './support';
 
 const dl = (offset: number, value: string | Buffer | null, key?: string) => ({ message: record(offset, value, key), reason: 'malformed' as const, error: new MalformedTickError('not valid JSON: x') });
