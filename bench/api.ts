@@ -7,11 +7,12 @@
  * Env: BENCH_DURATION (s, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 32).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createApiMetrics } from '../services/api/metrics';
 import { renderMetrics } from '../services/core/exposition';
+import { cpuSeconds } from './support/cpu';
 import { FEATURE_NAMES } from '../services/core/features';
 import { readMetadata, readReference } from '../services/core/model/artifacts';
 import { OnnxModel } from '../services/core/model/onnx-model';
@@ -30,6 +31,7 @@ interface LoadResult {
   timeouts: number;
   p50ms: number;
   p99ms: number;
+  statusCodes?: Record<string, { count: number }>;
 }
 
 interface Scenario {
@@ -83,12 +85,6 @@ async function load(url: string, body: string, duration: number): Promise<LoadRe
   return JSON.parse(out) as LoadResult;
 }
 
-/** CPU seconds (user + system) the process has used, from /proc: immune to what else runs. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 async function runScenario(s: Scenario): Promise<LoadResult & { cpuUsPerRequest: number }> {
   const { port, child } = await startServer(s.server);
   try {
@@ -98,7 +94,7 @@ async function runScenario(s: Scenario): Promise<LoadResult & { cpuUsPerRequest:
     const cpu0 = cpuSeconds(child.pid!);
     const r = await load(url, bodyFor(s.rows), DURATION);
     const cpuUsPerRequest = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / r.total;
-    if (r.non2xx || r.errors || r.timeouts) throw new Error(`${s.name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+    if (r.non2xx || r.errors || r.timeouts) throw new Error(`${s.name}: ${r.non2xx} non-2xx (by status: ${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts`);
     return { ...r, cpuUsPerRequest };
   } finally {
     child.kill('SIGTERM');

@@ -24,6 +24,7 @@ import { loadApiConfig } from '../services/api/config';
 import { createLogger } from '../services/core/logger';
 import { DEFAULT_TRAIN_OPTIONS, generateRows } from '../services/model/train';
 import autocannon from 'autocannon';
+import { cpuSeconds } from './support/cpu';
 
 const ROOT = join(__dirname, '..');
 const ARTIFACTS = join(ROOT, 'services/model/artifacts');
@@ -114,6 +115,9 @@ async function benchCycles(profile: ReferenceProfile, rows: Float64Array[], wind
 
 interface LoadResult {
   requestsPerSec: number;
+  total: number;
+  /** Server CPU per request (µs), from /proc: stable when other work shares the machine. */
+  cpuUsPerRequest?: number;
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -163,8 +167,11 @@ async function apiRound(drift: boolean): Promise<LoadResult & { wiring?: { ok: b
     const url = `http://127.0.0.1:${port}/predict`;
     await load(url, 3); // warm-up: JIT, connections, first drift cycles
     const wiring = drift ? await driftWiring(metricsPort) : undefined;
-    if (wiring && !wiring.ok) return { requestsPerSec: 0, non2xx: 0, errors: 0, timeouts: 0, p50ms: 0, p99ms: 0, wiring };
+    if (wiring && !wiring.ok) return { requestsPerSec: 0, total: 0, non2xx: 0, errors: 0, timeouts: 0, p50ms: 0, p99ms: 0, wiring };
+    // The server is this script's child running node directly: its pid is the server's.
+    const cpu0 = cpuSeconds(child.pid!);
     const r = await load(url, DURATION);
+    r.cpuUsPerRequest = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / r.total;
     if (r.non2xx || r.errors || r.timeouts) throw new Error(`drift ${drift ? 'on' : 'off'}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
     return { ...r, wiring };
   } finally {
@@ -176,9 +183,11 @@ async function apiRound(drift: boolean): Promise<LoadResult & { wiring?: { ok: b
 interface ApiComparison {
   readonly measured: boolean;
   readonly reason?: string;
-  readonly on?: { p50ms: number; p99ms: number; requestsPerSec: number; roundsP99: number[] };
-  readonly off?: { p50ms: number; p99ms: number; requestsPerSec: number; roundsP99: number[] };
+  readonly on?: { p50ms: number; p99ms: number; requestsPerSec: number; cpuUsPerRequest: number; roundsP99: number[] };
+  readonly off?: { p50ms: number; p99ms: number; requestsPerSec: number; cpuUsPerRequest: number; roundsP99: number[] };
   readonly p99Ratio?: number;
+  /** Server CPU per request, drift on / off. */
+  readonly cpuRatio?: number;
   /** (max - min) / median of the drift-off rounds' p99: the run-to-run noise the ratio must beat. */
   readonly p99Noise?: number;
 }
@@ -195,18 +204,25 @@ async function benchApi(): Promise<ApiComparison> {
       process.stderr.write(`round ${r + 1}/${ROUNDS} drift ${drift ? 'on ' : 'off'}: ${res.requestsPerSec.toFixed(0)} req/s, p99 ${res.p99ms} ms\n`);
     }
   }
-  const sum = (rs: LoadResult[]) => ({ p50ms: median(rs.map((x) => x.p50ms)), p99ms: median(rs.map((x) => x.p99ms)), requestsPerSec: Math.round(median(rs.map((x) => x.requestsPerSec))), roundsP99: rs.map((x) => x.p99ms) });
+  const sum = (rs: LoadResult[]) => ({
+    p50ms: median(rs.map((x) => x.p50ms)),
+    p99ms: median(rs.map((x) => x.p99ms)),
+    requestsPerSec: Math.round(median(rs.map((x) => x.requestsPerSec))),
+    cpuUsPerRequest: Math.round(median(rs.map((x) => x.cpuUsPerRequest!)) * 10) / 10,
+    roundsP99: rs.map((x) => x.p99ms),
+  });
   const a = sum(on);
   const b = sum(off);
   const offP99 = off.map((x) => x.p99ms);
   const noise = (Math.max(...offP99) - Math.min(...offP99)) / median(offP99);
-  return { measured: true, on: a, off: b, p99Ratio: r3(a.p99ms / b.p99ms), p99Noise: r3(noise) };
+  return { measured: true, on: a, off: b, p99Ratio: r3(a.p99ms / b.p99ms), cpuRatio: r3(a.cpuUsPerRequest / b.cpuUsPerRequest), p99Noise: r3(noise) };
 }
 
 // ---- child modes ----------------------------------------------------------------------------
 
 async function serve(mode: string): Promise<void> {
-  const config = loadApiConfig({ ...process.env, PORT: '0', METRICS_PORT: '0', METRICS_ENABLED: 'true', DRIFT_ENABLED: mode === 'on' ? 'true' : 'false', MAX_IN_FLIGHT: '10000', LOG_LEVEL: 'silent' });
+  // No shedding and no inference deadline: see bench/support/servers.ts.
+  const config = loadApiConfig({ ...process.env, PORT: '0', METRICS_PORT: '0', METRICS_ENABLED: 'true', DRIFT_ENABLED: mode === 'on' ? 'true' : 'false', MAX_IN_FLIGHT: '10000', INFERENCE_TIMEOUT_MS: '10000', LOG_LEVEL: 'silent' });
   const api = createApi(config, { logger: createLogger('bench', 'silent') });
   const { port, metricsPort } = await api.start();
   process.stdout.write(`listening ${port} ${metricsPort}\n`);
@@ -225,7 +241,7 @@ async function runLoad(json: string): Promise<void> {
     pipelining: 1,
     requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length]! }) }],
   });
-  process.stdout.write(JSON.stringify({ requestsPerSec: result.requests.average, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, p50ms: result.latency.p50, p99ms: result.latency.p99 }));
+  process.stdout.write(JSON.stringify({ requestsPerSec: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, p50ms: result.latency.p50, p99ms: result.latency.p99 }));
 }
 
 async function main(): Promise<void> {
@@ -253,7 +269,7 @@ async function main(): Promise<void> {
     `off the request path: cycles start at most once per second (minComputeIntervalMs), so window 1000 costs <= ${((cycles[0]!.medianCycleMs / 1000) * 100).toFixed(1)}% of one core`,
     '',
     api.measured
-      ? `API p99 drift on ${api.on!.p99ms} ms vs off ${api.off!.p99ms} ms (ratio ${api.p99Ratio}, run-to-run noise ${(api.p99Noise! * 100).toFixed(0)}%); req/s ${api.on!.requestsPerSec} vs ${api.off!.requestsPerSec}; rounds on ${api.on!.roundsP99.join(' ')} off ${api.off!.roundsP99.join(' ')}`
+      ? `API p99 drift on ${api.on!.p99ms} ms vs off ${api.off!.p99ms} ms (ratio ${api.p99Ratio}, run-to-run noise ${(api.p99Noise! * 100).toFixed(0)}%); req/s ${api.on!.requestsPerSec} vs ${api.off!.requestsPerSec}; server CPU ${api.on!.cpuUsPerRequest} vs ${api.off!.cpuUsPerRequest} µs/request (ratio ${api.cpuRatio}); rounds on ${api.on!.roundsP99.join(' ')} off ${api.off!.roundsP99.join(' ')}`
       : `API p99 comparison NOT MEASURED: ${api.reason}`,
     '',
     ...Object.entries(goals).map(([k, ok]) => `${ok === 'not measured' ? 'TODO' : ok === 'noisy' ? 'NOISY (rerun on a quiet machine or with more BENCH_ROUNDS)' : ok ? 'PASS' : 'MISS'}  ${k}`),

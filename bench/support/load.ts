@@ -17,6 +17,7 @@ autocannon(
       timeouts: result.timeouts,
       p50ms: result.latency.p50,
       p99ms: result.latency.p99,
+      statusCodes: result.statusCodeStats,
     }));
   },
 );
