@@ -51,7 +51,8 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
  * reads it (the reason for Apache's and nginx's "lingering close").
  */
 export async function skipBody(req: IncomingMessage, limits: BodyLimits): Promise<void> {
-  if (req.complete || req.readableEnded) return;
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody || req.complete || req.readableEnded) return;
   await consume(req, limits, false);
 }
 

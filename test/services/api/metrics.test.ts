@@ -87,7 +87,7 @@ describe('metrics endpoint', () => {
 
 describe('metrics disabled', () => {
   it('still serves predictions and exposes an empty registry', async () => {
-    const off = await startApi({ METRICS_ENABLED: 'false' });
+    const off = await startApi({ METRICS_ENABLED: 'false', INFERENCE_TIMEOUT_MS: '10000' });
     try {
       expect((await postJson(`${off.url}/predict`, { features: validRow() })).status).toBe(200);
       expect((await scrape(off.metricsUrl)).trim()).toBe('');
