@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DriftMethod } from '../core/drift/evaluate';
+import type { SelectableMethod } from '../core/drift/evaluate';
 import { readFeatureData, readReference, ReportInputError } from './input';
 import { renderHtml, verdictText } from './render';
 import { buildReport } from './report';
@@ -18,7 +18,7 @@ export interface CliArgs {
   readonly reference: string;
   readonly current: string;
   readonly out: string;
-  readonly method: 'auto' | DriftMethod;
+  readonly method: 'auto' | SelectableMethod;
   readonly failOnDrift: boolean;
 }
 

@@ -10,7 +10,9 @@ function fmt(x: number | null | undefined, digits = 4): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-const METHOD_LABEL: Record<string, string> = { ks: 'KS p-value', wasserstein: 'Wasserstein (normed)', psi: 'PSI' };
+const METHOD_LABEL: Record<string, string> = { ks: 'KS p-value', wasserstein: 'Wasserstein (normed)', psi: 'PSI', z: 'z-test p-value', chisquare: 'chi-square p-value', jensenshannon: 'Jensen–Shannon' };
+/** How the score is compared with the threshold (drift on that side). */
+const METHOD_SIDE: Record<string, string> = { ks: '≤', z: '<', chisquare: '<' };
 
 function decisionText(f: FeatureReport): string {
   if (f.status === 'no_reference') return 'no reference';
@@ -69,7 +71,7 @@ function row(f: FeatureReport): string {
 <td><a href="#f-${esc(f.feature)}">${esc(f.feature)}</a></td>
 <td>${f.method ? esc(METHOD_LABEL[f.method] ?? f.method) : '–'}</td>
 <td class="num">${fmt(f.score)}</td>
-<td class="num">${f.threshold === null ? '–' : `${f.method === 'ks' ? '≤' : '≥'} ${fmt(f.threshold)}`}</td>
+<td class="num">${f.threshold === null ? '–' : `${METHOD_SIDE[f.method ?? ''] ?? '≥'} ${fmt(f.threshold)}`}</td>
 <td class="flag">${esc(decisionText(f))}</td>
 <td class="num">${fmt(f.psi)}${f.psiLevel && f.psiLevel !== 'none' ? ` <span class="lvl ${f.psiLevel}">${f.psiLevel}</span>` : ''}</td>
 <td class="num">${fmt(f.ksStatistic)} / ${fmt(f.ksPValue)}</td>
@@ -125,8 +127,8 @@ export function renderHtml(r: DriftReport): string {
 <h1>volwatch data drift report</h1>
 <div id="verdict" class="verdict ${r.dataset.datasetDrift ? 'drift' : 'ok'}" data-dataset-drift="${r.dataset.datasetDrift}">${esc(verdictText(r))}</div>
 <p class="meta">Reference: <code>${esc(ref)}</code><br>Current: <code>${esc(cur)}</code><br>
-Method: <code>${esc(r.options.method)}</code> (auto = KS when the reference has ≤ ${t.smallReferenceRows} rows, normalized Wasserstein above) ·
-thresholds: KS p ≤ ${t.ksPValue}, Wasserstein ≥ ${t.wasserstein}, PSI ≥ ${t.psiModerate} moderate / ≥ ${t.psiMajor} major, dataset drift at share ≥ ${t.datasetShare}</p>
+Method: <code>${esc(r.options.method)}</code> (auto = KS when the reference has ≤ ${t.smallReferenceRows} rows, normalized Wasserstein above; for features with at most 5 distinct values z-test (2 values) or chi-square, and Jensen–Shannon above ${t.smallReferenceRows} rows) ·
+thresholds: KS p ≤ ${t.ksPValue}, Wasserstein ≥ ${t.wasserstein}, z / chi-square p &lt; ${t.categoricalPValue}, Jensen–Shannon ≥ ${t.jensenShannon}, PSI ≥ ${t.psiModerate} moderate / ≥ ${t.psiMajor} major, dataset drift at share ≥ ${t.datasetShare}</p>
 <h2>Features</h2>
 <table class="summary"><thead><tr><th>feature</th><th>method</th><th>score</th><th>threshold</th><th>decision</th><th>PSI</th><th>KS D / p</th><th>Wasserstein (normed)</th><th>current n</th></tr></thead>
 <tbody>${r.features.map(row).join('\n')}</tbody></table>

@@ -1,16 +1,25 @@
+import { CATEGORICAL_MAX_DISTINCT, type CategoryCounts, alignCounts, chiSquareTest, jensenShannonDistance, valueCounts, zTestPValue } from './categorical';
 import { ksTwoSample, type KsMode } from './ks';
 import { psi, psiLevel, type PsiLevel, type PsiResult } from './psi';
 import type { FeatureProfile } from './profile';
 import { wassersteinNormed } from './wasserstein';
 
+/** A method that can be chosen for every feature (`method` option, `--method`). */
+export type SelectableMethod = 'ks' | 'wasserstein' | 'psi';
+/** Evidently's tests for features with at most 5 distinct values; chosen by 'auto' only. */
+export type CategoricalMethod = 'z' | 'chisquare' | 'jensenshannon';
 /** Statistic that decides whether a feature drifted. */
-export type DriftMethod = 'ks' | 'wasserstein' | 'psi';
+export type DriftMethod = SelectableMethod | CategoricalMethod;
 
 export interface DriftThresholds {
   /** KS drift when p-value <= this. */
   readonly ksPValue: number;
   /** Normalized Wasserstein drift when distance >= this. */
   readonly wasserstein: number;
+  /** z-test and chi-square drift when p-value < this (strictly, as Evidently). */
+  readonly categoricalPValue: number;
+  /** Jensen–Shannon drift when distance >= this. */
+  readonly jensenShannon: number;
   /** PSI "moderate" shift (and PSI's drift threshold when PSI is the method). */
   readonly psiModerate: number;
   /** PSI "major" shift. */
@@ -25,6 +34,8 @@ export interface DriftThresholds {
 export const DEFAULT_THRESHOLDS: DriftThresholds = {
   ksPValue: 0.05,
   wasserstein: 0.1,
+  categoricalPValue: 0.05,
+  jensenShannon: 0.1,
   psiModerate: 0.1,
   psiMajor: 0.2,
   datasetShare: 0.5,
@@ -32,7 +43,7 @@ export const DEFAULT_THRESHOLDS: DriftThresholds = {
 };
 
 export interface DriftOptions {
-  readonly method?: 'auto' | DriftMethod;
+  readonly method?: 'auto' | SelectableMethod;
   readonly thresholds?: Partial<DriftThresholds>;
   readonly ksMode?: KsMode;
   /** Work cap for exact KS p-values (see ks.ts); above it the asymptotic p-value is used. Default: no cap. */
@@ -44,7 +55,7 @@ export interface DriftOptions {
 }
 
 export interface ResolvedDriftOptions {
-  readonly method: 'auto' | DriftMethod;
+  readonly method: 'auto' | SelectableMethod;
   readonly thresholds: DriftThresholds;
   readonly ksMode: KsMode;
   readonly ksExactMaxCells: number;
@@ -66,10 +77,23 @@ export function resolveDriftOptions(o: DriftOptions = {}): ResolvedDriftOptions 
   return { method: o.method ?? 'auto', thresholds, ksMode: o.ksMode ?? 'auto', ksExactMaxCells, psiBins: o.psiBins ?? 'sturges', minSamples };
 }
 
-/** Evidently's rule, with "reference rows" = the feature's finite training values (profile.count). */
-export function chooseMethod(ref: FeatureProfile, opts: ResolvedDriftOptions): DriftMethod {
+/**
+ * Evidently's rule, with "reference rows" = the feature's finite training values
+ * (profile.count). `categories` is given when reference and current data together hold
+ * at most CATEGORICAL_MAX_DISTINCT values.
+ */
+export function chooseMethod(ref: FeatureProfile, opts: ResolvedDriftOptions, categories?: CategoryCounts): DriftMethod {
   if (opts.method !== 'auto') return opts.method;
-  return ref.count <= opts.thresholds.smallReferenceRows ? 'ks' : 'wasserstein';
+  const small = ref.count <= opts.thresholds.smallReferenceRows;
+  if (categories) return small ? (categories.values.length > 2 ? 'chisquare' : 'z') : 'jensenshannon';
+  return small ? 'ks' : 'wasserstein';
+}
+
+/** Both sides' counts per value when they hold at most CATEGORICAL_MAX_DISTINCT values together. */
+function fewValues(ref: FeatureProfile, refSample: Float64Array, current: Float64Array): CategoryCounts | undefined {
+  if (ref.distinct > CATEGORICAL_MAX_DISTINCT) return undefined;
+  const counts = alignCounts(ref.categories ?? valueCounts(refSample), valueCounts(current));
+  return counts.values.length <= CATEGORICAL_MAX_DISTINCT ? counts : undefined;
 }
 
 export interface FeatureDrift {
@@ -78,7 +102,7 @@ export interface FeatureDrift {
   readonly status: 'ok' | 'no_reference' | 'too_few';
   readonly currentCount: number;
   readonly method: DriftMethod | null;
-  /** Value compared with `threshold` (p-value for KS, distance for Wasserstein, index for PSI). */
+  /** Value compared with `threshold`: a p-value for KS, z and chi-square, a distance for Wasserstein and Jensen–Shannon, the index for PSI. */
   readonly score: number | null;
   readonly threshold: number | null;
   readonly detected: boolean;
@@ -133,11 +157,23 @@ export function evaluateFeature(
   const bins = psi(refSample, current, { bins: opts.psiBins, referenceDistinct: ref.distinct });
   const ks = ksTwoSample(refSample, current, opts.ksMode, { exactMaxCells: opts.ksExactMaxCells });
   const wd = wassersteinNormed(refSample, current, ref.std);
-  const method = chooseMethod(ref, opts);
+  const categories = opts.method === 'auto' ? fewValues(ref, refSample, current) : undefined;
+  const method = chooseMethod(ref, opts, categories);
   let score: number;
   let threshold: number;
   let detected: boolean;
   switch (method) {
+    case 'z':
+    case 'chisquare':
+      score = method === 'z' ? zTestPValue(categories!) : chiSquareTest(categories!).pValue;
+      threshold = t.categoricalPValue;
+      detected = score < threshold;
+      break;
+    case 'jensenshannon':
+      score = jensenShannonDistance(categories!);
+      threshold = t.jensenShannon;
+      detected = score >= threshold;
+      break;
     case 'ks':
       score = ks.pValue;
       threshold = t.ksPValue;

@@ -37,10 +37,12 @@ export interface KsOptions {
 
 /** Both inputs ascending, finite and non-empty. */
 export function ksTwoSample(a: Float64Array, b: Float64Array, mode: KsMode = 'auto', opts: KsOptions = {}): KsResult {
-  const n1 = a.length;
-  const n2 = b.length;
-  if (n1 === 0 || n2 === 0) throw new RangeError('ks needs two non-empty samples');
-  let d = ksStatistic(a, b);
+  if (a.length === 0 || b.length === 0) throw new RangeError('ks needs two non-empty samples');
+  return ksPValue(a.length, b.length, ksStatistic(a, b), mode, opts);
+}
+
+/** The p-value of statistic `d` for samples of n1 and n2 values (and `d` rounded to the lattice when exact). */
+export function ksPValue(n1: number, n2: number, d: number, mode: KsMode = 'auto', opts: KsOptions = {}): KsResult {
   const useExact = mode === 'exact' || (mode === 'auto' && Math.max(n1, n2) <= KS_MAX_AUTO_EXACT);
   if (useExact) {
     const g = gcd(n1, n2);
@@ -48,14 +50,21 @@ export function ksTwoSample(a: Float64Array, b: Float64Array, mode: KsMode = 'au
     const h = Math.round(d * lcm);
     const m = Math.max(n1, n2);
     const n = Math.min(n1, n2);
-    const cells = (m + 1) * Math.min(n + 1, (2 * h * g) / m + 2);
-    if (mode === 'exact' || cells <= (opts.exactMaxCells ?? Infinity)) {
-      d = h / lcm;
-      return { statistic: d, pValue: h === 0 ? 1 : clamp01(exactOutside(m, n, h * g)), mode: 'exact' };
+    if (mode === 'exact' || exactCells(n1, n2, d) <= (opts.exactMaxCells ?? Infinity)) {
+      return { statistic: h / lcm, pValue: h === 0 ? 1 : clamp01(exactOutside(m, n, h * g)), mode: 'exact' };
     }
   }
   const en = (n1 * n2) / (n1 + n2);
   return { statistic: d, pValue: clamp01(kolmogorovSf((Math.sqrt(en) + 0.12 + 0.11 / Math.sqrt(en)) * d)), mode: 'asymp' };
+}
+
+/** Work of the exact p-value: lattice cells inside the band (what KsOptions.exactMaxCells caps). */
+export function exactCells(n1: number, n2: number, d: number): number {
+  const g = gcd(n1, n2);
+  const h = Math.round(d * (n1 / g) * n2);
+  const m = Math.max(n1, n2);
+  const n = Math.min(n1, n2);
+  return (m + 1) * Math.min(n + 1, (2 * h * g) / m + 2);
 }
 
 /** sup |F_a - F_b| over all values, ties handled like searchsorted(side='right'). */

@@ -5,7 +5,11 @@ import { SlidingWindow } from './window';
 
 /** Metric names relative to the prefix (API: `volwatch_`, consumer: `volwatch_consumer_`). */
 export const DRIFT_METRIC_SUFFIXES = {
-  /** {feature, method}: method = psi | ks_statistic | ks_pvalue | wasserstein (normalized). */
+  /**
+   * {feature, method}: method = psi | ks_statistic | ks_pvalue | wasserstein (normalized),
+   * and for a feature with at most 5 distinct values the test that decides it:
+   * z_pvalue | chisquare_pvalue | jensenshannon.
+   */
   score: 'drift_score',
   /** {feature}: 1 when the feature's decision statistic crosses its threshold. */
   detected: 'drift_detected',
@@ -88,10 +92,15 @@ export interface DriftMonitor {
   readonly metricNames: DriftMetricNames;
 }
 
-/** About 3 ms of work: exact p-values down to roughly 1e-5 with the default 1000 x 1000 samples. */
+/**
+ * About 3 ms of work. With a 1000-value reference the exact p-value covers p down to
+ * 5.7e-10 against a 1000-value window, 0.0015 against 2000 and 0.49 against 5000 (the
+ * API's window); smaller p-values are asymptotic (docs/drift.md, "accuracy").
+ */
 export const DEFAULT_ONLINE_KS_EXACT_MAX_CELLS = 300_000;
 
 const SCORE_METHODS = ['psi', 'ks_statistic', 'ks_pvalue', 'wasserstein'] as const;
+const CATEGORICAL_SCORES = { z: 'z_pvalue', chisquare: 'chisquare_pvalue', jensenshannon: 'jensenshannon' } as const;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -169,10 +178,15 @@ class Monitor implements DriftMonitor {
     const t = this.drift.thresholds;
     const decision =
       this.drift.method === 'auto'
-        ? `KS p <= ${t.ksPValue} when the reference has <= ${t.smallReferenceRows} rows, normalized Wasserstein >= ${t.wasserstein} above`
+        ? `KS p <= ${t.ksPValue} when the reference has <= ${t.smallReferenceRows} rows, normalized Wasserstein >= ${t.wasserstein} above; for at most 5 distinct values z-test or chi-square p < ${t.categoricalPValue}, Jensen-Shannon >= ${t.jensenShannon} above`
         : { ks: `KS p <= ${t.ksPValue}`, wasserstein: `normalized Wasserstein >= ${t.wasserstein}`, psi: `PSI >= ${t.psiModerate}` }[this.drift.method];
     this.g = {
-      score: new Gauge({ name: m.score, help: 'Drift statistic of recent inputs against the training reference, by feature and method (psi, ks_statistic, ks_pvalue, wasserstein = distance / reference std)', labelNames: ['feature', 'method'], registers: reg }),
+      score: new Gauge({
+        name: m.score,
+        help: 'Drift statistic of recent inputs against the training reference, by feature and method (psi, ks_statistic, ks_pvalue, wasserstein = distance / max(reference std, 0.001); z_pvalue, chisquare_pvalue or jensenshannon for features with at most 5 distinct values)',
+        labelNames: ['feature', 'method'],
+        registers: reg,
+      }),
       detected: new Gauge({ name: m.detected, help: `1 when the feature drifted: ${decision}`, labelNames: ['feature'], registers: reg }),
       share: new Gauge({ name: m.share, help: 'Share of scored features that drifted (0 when none was scored; see drift_features_evaluated)', registers: reg }),
       dataset: new Gauge({ name: m.dataset, help: `1 when the share of drifted features is >= ${t.datasetShare}`, registers: reg }),
@@ -320,8 +334,13 @@ class Monitor implements DriftMonitor {
     if (d.status !== 'ok') {
       // No score beats a misleading one: series disappear until there is enough data.
       for (const method of SCORE_METHODS) this.g.score.remove({ feature, method });
+      for (const method of Object.values(CATEGORICAL_SCORES)) this.g.score.remove({ feature, method });
       this.g.detected.remove({ feature });
       return;
+    }
+    for (const [test, method] of Object.entries(CATEGORICAL_SCORES)) {
+      if (d.method === test) this.g.score.set({ feature, method }, d.score!);
+      else this.g.score.remove({ feature, method });
     }
     this.g.score.set({ feature, method: 'psi' }, d.psi!);
     this.g.score.set({ feature, method: 'ks_statistic' }, d.ksStatistic!);

@@ -1,4 +1,5 @@
 import { Rng, deriveSeed } from '../rng';
+import { CATEGORICAL_MAX_DISTINCT, valueCounts } from './categorical';
 import { PSI_CATEGORICAL_MAX_DISTINCT } from './psi';
 import { distinctSorted, meanStd, quantileSorted, sortedFinite } from './sorted';
 
@@ -32,6 +33,11 @@ export interface FeatureProfile {
    * column's everywhere. All values when there are at most `sampleSize`.
    */
   readonly sample: readonly number[];
+  /**
+   * Exact counts per value when the feature has at most CATEGORICAL_MAX_DISTINCT (5)
+   * distinct values: the reference side of the z, chi-square and Jensen–Shannon tests.
+   */
+  readonly categories?: { readonly values: readonly number[]; readonly counts: readonly number[] };
 }
 
 export interface ReferenceProfile {
@@ -110,6 +116,7 @@ export function buildReferenceProfile(
       from = to;
     }
     const sample = stratifiedSample(sorted, reservoirSize, rng);
+    const distinct = distinctSorted(sorted, PSI_CATEGORICAL_MAX_DISTINCT);
     return {
       name,
       count: sorted.length,
@@ -118,12 +125,13 @@ export function buildReferenceProfile(
       max: round6(sorted[sorted.length - 1]!),
       mean: round6(mean),
       std: round6(std),
-      distinct: distinctSorted(sorted, PSI_CATEGORICAL_MAX_DISTINCT),
+      distinct,
       quantileEdges: edges.map(round6),
       quantileProportions: proportions.map(round6),
       // Exact, not rounded: values that repeat (trade counts per 30 s, categorical codes)
       // must compare equal to the same values in current data.
       sample: Array.from(sample),
+      ...(distinct <= CATEGORICAL_MAX_DISTINCT ? { categories: valueCounts(sorted) } : {}),
     };
   });
   return { version: 1, rows: rows.length, seed: opts.seed, reservoirSize, sampling: 'stratified', features };
@@ -179,6 +187,15 @@ export function parseReferenceProfile(json: unknown): ReferenceProfile | undefin
     for (let i = 1; i < sample.length; i++) if (sample[i]! < sample[i - 1]!) fail(`${at}.sample must be ascending`);
     const std = num(p.std, `${at}.std`);
     if (std < 0) fail(`${at}.std must be >= 0`);
+    let categories: FeatureProfile['categories'];
+    if (p.categories !== undefined) {
+      const c = p.categories as Record<string, unknown> | null;
+      const values = nums(c?.values, `${at}.categories.values`, 1);
+      const counts = nums(c?.counts, `${at}.categories.counts`, values.length);
+      if (counts.length !== values.length || counts.some((n) => !(Number.isInteger(n) && n > 0))) fail(`${at}.categories.counts must be one positive integer per value`);
+      for (let i = 1; i < values.length; i++) if (!(values[i]! > values[i - 1]!)) fail(`${at}.categories.values must be strictly ascending`);
+      categories = { values, counts };
+    }
     return {
       name: p.name as string,
       count: int(p.count, `${at}.count`, 1),
@@ -191,6 +208,7 @@ export function parseReferenceProfile(json: unknown): ReferenceProfile | undefin
       quantileEdges,
       quantileProportions,
       sample,
+      ...(categories ? { categories } : {}),
     };
   });
   return { version: 1, rows, seed, reservoirSize, ...(o.sampling ? { sampling: 'stratified' as const } : {}), features };

@@ -18,7 +18,7 @@ export interface PsiOptions {
   readonly categoricalMaxDistinct?: number;
   /**
    * Distinct values of the full reference when `ref` is only a sample of it
-   * (the reservoir): decides histogram vs per-value binning.
+   * (the drift reference sample): decides histogram vs per-value binning.
    */
   readonly referenceDistinct?: number;
 }

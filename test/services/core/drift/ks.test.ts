@@ -1,4 +1,5 @@
-import { kolmogorovSf, ksStatistic, ksTwoSample } from '../../../../services/core/drift/ks';
+import { exactCells, kolmogorovSf, ksPValue, ksStatistic, ksTwoSample } from '../../../../services/core/drift/ks';
+import { DEFAULT_ONLINE_KS_EXACT_MAX_CELLS } from '../../../../services/core/drift/monitor';
 
 const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort();
 const gen = (n: number, f: (i: number) => number): Float64Array => sorted(Array.from({ length: n }, (_, i) => f(i)));
@@ -67,6 +68,38 @@ describe('two-sample Kolmogorov–Smirnov', () => {
     const near = ksTwoSample(gen(300, (i) => Math.cos(i * 0.37)), gen(250, (i) => Math.cos(i * 0.53) * 1.1), 'auto', { exactMaxCells: 300_000 });
     expect(near.mode).toBe('exact');
     expect(near.pValue).toBeCloseTo(0.008579064989461585, 12);
+  });
+
+  test('under the online cap, exact p-values reach 5.7e-10 for 1000 + 1000 values but only 0.49 for 1000 + 5000 (docs/drift.md)', () => {
+    const deepestExact = (n1: number, n2: number, lattice: number) => {
+      let h = 1;
+      while (exactCells(n1, n2, (h + 1) / lattice) <= DEFAULT_ONLINE_KS_EXACT_MAX_CELLS) h++;
+      return ksPValue(n1, n2, h / lattice, 'auto', { exactMaxCells: DEFAULT_ONLINE_KS_EXACT_MAX_CELLS });
+    };
+    const small = deepestExact(1000, 1000, 1000);
+    expect(small).toMatchObject({ mode: 'exact', statistic: 0.148 });
+    expect(small.pValue / 5.73e-10).toBeCloseTo(1, 2);
+    const api = deepestExact(1000, 5000, 5000);
+    expect(api.mode).toBe('exact');
+    expect(api.pValue).toBeCloseTo(0.488, 3);
+    expect(ksPValue(1000, 5000, api.statistic + 1 / 5000, 'auto', { exactMaxCells: DEFAULT_ONLINE_KS_EXACT_MAX_CELLS }).mode).toBe('asymp');
+  });
+
+  test('near the 0.05 decision the asymptotic p-value is within 5 % of the exact one for 1000 + 1000 values and 1.5 % for 1000 + 5000, always below it', () => {
+    for (const [n1, n2, lattice, bound] of [[1000, 1000, 1000, 0.05], [1000, 5000, 5000, 0.015]] as const) {
+      let checked = 0;
+      let h = 1;
+      while (ksPValue(n1, n2, h / lattice, 'asymp').pValue > 0.12) h++; // skip to the band cheaply
+      for (; h < lattice; h++) {
+        const exact = ksPValue(n1, n2, h / lattice, 'exact').pValue;
+        if (exact > 0.1) continue;
+        if (exact < 0.02) break;
+        const err = ksPValue(n1, n2, h / lattice, 'asymp').pValue / exact - 1;
+        expect({ n2, h, err: err <= 0 && err > -bound }).toEqual({ n2, h, err: true });
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(5);
+    }
   });
 
   test('Kolmogorov survival function matches published quantiles (p = 0.05 at 1.3581, p = 0.01 at 1.6276)', () => {

@@ -50,6 +50,20 @@ describe('DriftMonitor', () => {
     expect(() => driftMetricNames('bad-prefix')).toThrow(RangeError);
   });
 
+  test('a feature with few distinct values is scored by the categorical test, exported under its own method label', async () => {
+    const rows = (n: number, ones: number) => Array.from({ length: n }, (_, i) => [i % 10 < ones ? 1 : 0, (i % 97) / 10]);
+    const binaryProfile = buildReferenceProfile(rows(5000, 3), ['flag', 'level'], { seed: 1 });
+    const registry = new Registry();
+    const m = createDriftMonitor({ profile: binaryProfile, featureNames: ['flag', 'level'], registry, prefix: 'volwatch_', now: () => clock });
+    monitors.push(m);
+    for (const r of rows(1000, 7)) m.observe(r);
+    const snap = await m.computeNow();
+    expect(snap.features.map((f) => [f.feature, f.method, f.detected])).toEqual([['flag', 'jensenshannon', true], ['level', 'wasserstein', false]]);
+    const names = driftMetricNames('volwatch_');
+    expect(await value(registry, names.score, { feature: 'flag', method: 'jensenshannon' })).toBeCloseTo(snap.features[0]!.score!, 12);
+    expect(await value(registry, names.score, { feature: 'level', method: 'jensenshannon' })).toBeUndefined();
+  });
+
   test('inputs from the training distribution: scores exported, nothing drifts', async () => {
     const { m, registry, names } = make();
     for (const r of referenceRows(1000, 2)) m.observe(r);
