@@ -201,7 +201,8 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
       send();
     } else if (drain.draining) {
       // Connection: close is set; read the body first so the close cannot reset the answer.
-      skipBody(req, bodyLimits).then(send, () => res.destroy());
+      // A sender too slow for the body limits still gets the answer; one that left gets nothing.
+      skipBody(req, bodyLimits).then(send, (e: unknown) => (e instanceof RequestTimeoutError ? send() : res.destroy()));
     } else {
       send();
       discardBody(req, bodyLimits);

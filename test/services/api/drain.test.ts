@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ARTIFACTS_DIR, sleep, startApi } from '../../support/api';
 import { validRow } from '../../support/fixtures';
@@ -109,4 +110,30 @@ describe('drain on SIGTERM', () => {
       agent.destroy();
     }
   }, 30_000);
+
+  it('answers a request arriving during the drain only after reading its body, even from a too slow sender', async () => {
+    const srv = await startApi({ SHUTDOWN_TIMEOUT_MS: '10000', BODY_TIMEOUT_MS: '1000', BODY_IDLE_TIMEOUT_MS: '1000' });
+    const socket = connect(Number(new URL(srv.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString()));
+    socket.on('error', () => undefined);
+    try {
+      await new Promise((r) => socket.once('connect', r));
+      const head = `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n`;
+      socket.write(head + BODY);
+      while (!received.includes('"predictions"')) await sleep(10);
+      const stopped = srv.api.stop();
+      await sleep(50);
+      received = '';
+      socket.write(head + BODY.slice(0, 10)); // and never the rest
+      const started = Date.now();
+      await new Promise((r) => socket.once('close', r));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(received).toMatch(/^HTTP\/1\.1 503 [^\r]*\r\n(.*\r\n)*connection: close\r\n/i);
+      expect(received).toContain('"type":"draining"');
+      await stopped;
+    } finally {
+      socket.destroy();
+    }
+  });
 });
