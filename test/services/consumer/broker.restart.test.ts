@@ -118,9 +118,10 @@ test('during a broker outage readiness and connected drop within seconds, the br
     await waitFor(async () => (sample(await scrape(port), CONSUMER_METRICS.connected) === 0 ? true : undefined), 20_000, 'connected to drop', 100);
     const connectedAfter = Date.now() - stoppedAt;
     console.log(`broker outage: /ready 503 after ${readyAfter} ms, connected 0 after ${connectedAfter} ms`);
-    // BROKER_TIMEOUT_MS is 5 s: both must follow within a few seconds, not after a session timeout.
-    expect(readyAfter).toBeLessThan(8000);
-    expect(connectedAfter).toBeLessThan(8000);
+    // BROKER_TIMEOUT_MS is 5 s: both follow within it plus scrape slack, not after kafkajs's
+    // own retries give up (8.4 s for /ready, longer for `connected`, before the fix).
+    expect(readyAfter).toBeLessThan(7000);
+    expect(connectedAfter).toBeLessThan(7000);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200); // a reachable-broker problem is not a reason to restart
     await new Promise((r) => setTimeout(r, 12_000));
     await broker.run('start');
