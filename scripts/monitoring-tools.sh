@@ -14,6 +14,7 @@
 # Usage: scripts/monitoring-tools.sh [--dry-run] build [prometheus|alertmanager|sloth]...
 #        scripts/monitoring-tools.sh path TOOL     build if needed, print TOOL's absolute path
 #                                                  (prometheus, promtool, alertmanager, amtool, sloth)
+#        scripts/monitoring-tools.sh built TOOL    exit 0 when TOOL is built (cached), 1 when not
 #        scripts/monitoring-tools.sh versions      print the pinned versions as KEY=VALUE lines
 set -euo pipefail
 
@@ -27,7 +28,7 @@ PROMETHEUS_MODULE_VERSION=v0.314.0
 ALERTMANAGER_VERSION=0.34.0
 SLOTH_VERSION=0.16.0
 
-usage() { sed -n '14,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '14,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # The module ships ui/web.go with `//go:embed app/dist` but no built UI, so `go build`
 # fails ("pattern app/dist: no matching files found"). Build from a writable copy of the
@@ -95,14 +96,23 @@ tool_path() {
 
 ARGS=()
 parse_args '@ARGS' "$@"
-((${#ARGS[@]})) || { usage >&2; die "missing command: build, path or versions"; }
+((${#ARGS[@]})) || { usage >&2; die "missing command: build, path, built or versions"; }
 
 case "${ARGS[0]}" in
   build) build "${ARGS[@]:1}" ;;
   path) tool_path "${ARGS[@]:1}" ;;
+  built)
+    ((${#ARGS[@]} == 2)) || die "built takes one tool"
+    case "${ARGS[1]:-}" in
+      prometheus | promtool) gobuild_done prometheus "$PROMETHEUS_MODULE_VERSION" _ "${ARGS[1]}" ;;
+      alertmanager | amtool) gobuild_done alertmanager "v$ALERTMANAGER_VERSION" _ "${ARGS[1]}" ;;
+      sloth) gobuild_done sloth "v$SLOTH_VERSION" _ sloth ;;
+      *) die "unknown tool '${ARGS[1]:-}': expected prometheus, promtool, alertmanager, amtool or sloth" ;;
+    esac
+    ;;
   versions)
     printf 'PROMETHEUS_VERSION=%s\nPROMETHEUS_MODULE_VERSION=%s\nALERTMANAGER_VERSION=%s\nSLOTH_VERSION=%s\n' \
       "$PROMETHEUS_VERSION" "$PROMETHEUS_MODULE_VERSION" "$ALERTMANAGER_VERSION" "$SLOTH_VERSION"
     ;;
-  *) usage >&2; die "unknown command '${ARGS[0]}': expected build, path or versions" ;;
+  *) usage >&2; die "unknown command '${ARGS[0]}': expected build, path, built or versions" ;;
 esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm start`: the whole system on one machine — a Kafka broker, the prediction API,
-# the stream consumer, a producer streaming simulated ticks and, when Debian's
-# `prometheus` is installed, a Prometheus scraping both services with our rules.
+# `npm start`: the whole system on one machine — a Kafka broker (with its JMX exporter), the
+# prediction API with a small steady load, the stream consumer, a producer streaming simulated
+# ticks, and Prometheus 3.14 and Alertmanager 0.34 (Go-module builds) running the same rules
+# as the cluster, alerts logged to .work/local/alerts.log.
 # It first installs what it needs (scripts/lib/setup.sh, needs_start).
 # Ctrl-C stops everything. Logs and state live in .work/local/.
 #
@@ -80,24 +81,30 @@ start_bg consumer node --import tsx services/consumer/main.ts
 wait_http http://127.0.0.1:8080/ready
 wait_http http://127.0.0.1:9465/ready
 start_bg producer node --import tsx services/producer/main.ts --rate "$RATE"
+start_bg load node --import tsx scripts/local/load.ts --rate 4
 
-if command -v prometheus >/dev/null 2>&1 || is_dry_run; then
-  run node --import tsx scripts/local/prometheus-rules.ts manifests "$WORK/rules.yml"
-  if ! is_dry_run; then
-    cat >"$WORK/prometheus.yml" <<YAML
-global: { scrape_interval: 5s, evaluation_interval: 5s }
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: volwatch-api
-    static_configs: [{ targets: ['127.0.0.1:9464'], labels: { namespace: volwatch, service: volwatch-api } }]
-  - job_name: volwatch-consumer
-    static_configs: [{ targets: ['127.0.0.1:9465'], labels: { namespace: volwatch, service: volwatch-consumer } }]
-YAML
-  fi
-  start_bg prometheus prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus-data" --web.listen-address=127.0.0.1:9090
-else
-  warn "prometheus is not installed (apt-get install prometheus): running without it"
-fi
+# Prometheus and Alertmanager: configuration generated from the cluster's ServiceMonitors,
+# PrometheusRules and Alertmanager route tree (scripts/local/monitoring-config.ts). On a cold
+# machine they are built first (minutes); everything else runs meanwhile.
+KAFKA_METRICS_PORT="${KAFKA_METRICS_PORT:-$((${KAFKA_PORT:-9092} + 2))}"
+MON="$WORK/monitoring"
+run node --import tsx scripts/local/monitoring-config.ts "$MON" --kafka-metrics-port "$KAFKA_METRICS_PORT" \
+  --alertmanager 127.0.0.1:9095 --alert-webhook http://127.0.0.1:9096/alerts
+start_bg alert-log node --import tsx scripts/local/alert-log.ts --port 9096 --file "$WORK/alerts.log"
+for tool in prometheus alertmanager; do
+  is_dry_run || bash scripts/monitoring-tools.sh built "$tool" ||
+    log "$tool is not built yet: building it from the Go module proxy (first run only, a few minutes); it joins when done"
+done
+# exec: the signal that stops the stack reaches the server itself.
+# shellcheck disable=SC2016 # expanded by the inner shell, after the build
+start_bg prometheus nice -n 5 bash -c 'exec "$(bash scripts/monitoring-tools.sh path prometheus)" "$@"' prometheus \
+  --config.file="$MON/prometheus.yml" --storage.tsdb.path="$MON/prometheus-data" --storage.tsdb.retention.time=2d \
+  --web.listen-address=127.0.0.1:9090 --web.enable-lifecycle
+# shellcheck disable=SC2016
+start_bg alertmanager nice -n 5 bash -c 'exec "$(bash scripts/monitoring-tools.sh path alertmanager)" "$@"' alertmanager \
+  --config.file="$MON/alertmanager.yml" --storage.path="$MON/alertmanager-data" \
+  --web.listen-address=127.0.0.1:9095 --cluster.listen-address=
+
 
 cat >&2 <<MSG
 
@@ -105,7 +112,14 @@ volwatch is running:
   API          http://127.0.0.1:8080   (curl -s localhost:8080/version; POST /predict, see docs/api.md)
   API metrics  http://127.0.0.1:9464/metrics
   consumer     http://127.0.0.1:9465/metrics   (predictions go to the 'predictions' topic)
-  Prometheus   http://127.0.0.1:9090   (if installed)
+  broker       http://127.0.0.1:$KAFKA_METRICS_PORT/metrics   (JMX exporter)
+  Prometheus   http://127.0.0.1:9090   (HTTP API; the web UI is not in the Go-module build:
+               see the dashboard pictures in docs/img/ and npm run dashboards:render)
+  Alertmanager http://127.0.0.1:9095/api/v2/alerts   (notifications: .work/local/alerts.log)
+  Try:  curl -s 'http://127.0.0.1:9090/api/v1/query' --data-urlencode 'query=ALERTS{alertstate="firing"}'
+        query=sum by (route, status) (rate(http_requests_total[1m]))
+        query=slo:sli_error:ratio_rate5m          query=volwatch:consumer_offset_lag:sum
+        query=sum by (topic) (rate(kafka_server_topic_messages_in_total[1m]))
   Roll back without a restart:  echo baseline > .work/local/model-variant
 Ctrl-C stops everything.
 MSG

@@ -49,6 +49,9 @@ export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 # topics of the local stack: both run alone, after the parallel suites.
 step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/' '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/main.json"
 step "jest (serial: broker restart, local stack)" npx jest --ci --runInBand --testPathPatterns '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/serial.json"
+# The end-to-end alert proof (test/e2e): real faults watched by Prometheus and Alertmanager on
+# this broker; alone, since the broker-side stall alert counts every group's offset commits.
+step "end-to-end alerts" npx jest --ci --config test/e2e/jest.config.js --runInBand --json --outputFile "$RESULTS_DIR/e2e.json"
 step "kafka stop" bash scripts/kafka-local.sh stop
 setup_wait_background || status=1
 step "kubernetes API server suite" bash scripts/test-k8s.sh --json --outputFile "$RESULTS_DIR/k8s.json"

@@ -32,13 +32,14 @@ needs_test() {
   need_background "monitoring tools" bash scripts/monitoring-tools.sh build
 }
 
-# What `npm start` needs. Prometheus is optional: the system runs without it.
+# What `npm start` needs.
 needs_start() {
   need_node
   need_npm_packages
   need_debian java:default-jre-headless mvn:maven
   need_kafka_jars
-  need_debian --optional prometheus:prometheus
+  # Prometheus and Alertmanager are Go-module builds (scripts/monitoring-tools.sh).
+  need_go
 }
 
 setup_command() {
