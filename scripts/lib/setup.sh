@@ -115,7 +115,9 @@ need_kafka_jars() {
   if is_dry_run; then
     print_cmd bash scripts/kafka-local.sh fetch
   else
-    (cd "$VOLWATCH_ROOT" && bash scripts/kafka-local.sh fetch)
+    local libs
+    libs="$(cd "$VOLWATCH_ROOT" && bash scripts/kafka-local.sh fetch)"
+    _setup_have "Kafka jars in $libs"
   fi
 }
 
