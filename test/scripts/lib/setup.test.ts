@@ -95,7 +95,7 @@ describe('scripts/lib/setup.sh', () => {
     expect(p.stderr).toMatch(/would stop: missing shellcheck openssl curl .*java mvn; install with: sudo apt-get install .* default-jre-headless maven/);
   });
 
-  test('npm start on a bare machine: Node, npm ci, Java and Maven, the Kafka jars, then Prometheus (optional) before the services', () => {
+  test('npm start on a bare machine: Node, npm ci, Java and Maven, the Kafka jars and Go before the services, Prometheus from its Go build', () => {
     const p = plan('scripts/run-local.sh', 0);
     expect(p.status).toBe(0);
     const order = [
@@ -103,16 +103,18 @@ describe('scripts/lib/setup.sh', () => {
       p.at('npm ci'),
       p.at(`${APT_INSTALL} default-jre-headless maven`),
       p.at('bash scripts/kafka-local.sh fetch'),
-      p.at(`${APT_INSTALL} prometheus`),
       p.at('bash scripts/kafka-local.sh start'),
       p.at('node --import tsx services/api/main.ts'),
     ];
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(p.commands.some((c) => c.includes('scripts/monitoring-tools.sh path prometheus'))).toBe(true);
+    if (fs.existsSync('/usr/local/go/bin/go')) expect(p.stderr).toMatch(/setup: have go version go1\./);
+    else expect(p.stderr).toMatch(/would stop: go is missing; install Go .*https:\/\/go\.dev\/dl\//);
     const user = plan('scripts/run-local.sh', 1000);
-    expect(user.stderr).toContain('warning: prometheus not installed (optional): install with sudo apt-get install -y -qq --no-install-recommends prometheus');
+    expect(user.stderr).toContain('would stop: missing java mvn; install with: sudo apt-get install -y -qq --no-install-recommends default-jre-headless maven');
   });
 
-  test('with everything present the set-up plans nothing but the Kafka jar check', () => {
+  test('with everything present the set-up installs nothing', () => {
     const r = spawnSync('bash', ['scripts/run-local.sh', '--dry-run'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` } });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`setup: have Node ${process.versions.node}`);
