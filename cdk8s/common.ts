@@ -46,12 +46,15 @@ export function resources(owner: string, r: ResourceProps): k8s.ResourceRequirem
   };
 }
 
+/** The non-root identity both levels of the `restricted` profile set. */
+function nonRoot(uid: number, gid: number): { runAsNonRoot: true; runAsUser: number; runAsGroup: number } {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid };
+}
+
 /** Pod-level part of the Pod Security Standards `restricted` profile. */
 export function restrictedPodSecurity(uid: number, gid: number = uid): k8s.PodSecurityContext {
   return {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: gid,
+    ...nonRoot(uid, gid),
     fsGroup: gid,
     seccompProfile: { type: 'RuntimeDefault' },
   };
@@ -60,9 +63,7 @@ export function restrictedPodSecurity(uid: number, gid: number = uid): k8s.PodSe
 /** Container-level part of the `restricted` profile, plus a read-only root filesystem. */
 export function restrictedContainerSecurity(uid: number, gid: number = uid): k8s.SecurityContext {
   return {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: gid,
+    ...nonRoot(uid, gid),
     allowPrivilegeEscalation: false,
     privileged: false,
     readOnlyRootFilesystem: true,

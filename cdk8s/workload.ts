@@ -15,16 +15,12 @@ import {
 import { componentLabels, type Component, type ComponentLabels } from './labels';
 import { ModelVariantConfig } from './model-variant';
 
-/** Props shared by the API and the consumer: both run our image with the ONNX model. */
-export interface ModelServiceProps {
-  /** @default '100m' */
-  readonly cpuRequest?: string;
-  /** Whole CPUs in it bound the onnxruntime threads. @default '1' */
-  readonly cpuLimit?: string;
-  /** @default '192Mi' */
-  readonly memoryRequest?: string;
-  /** @default '512Mi' */
-  readonly memoryLimit?: string;
+/**
+ * Props shared by the API and the consumer: both run our image with the ONNX model.
+ * Requests and limits default to MODEL_SERVICE_RESOURCES (cpu 100m / 1, memory 192Mi / 512Mi);
+ * whole CPUs in cpuLimit bound the onnxruntime threads.
+ */
+export interface ModelServiceProps extends Partial<ResourceProps> {
   readonly namespace: string;
   readonly instance: string;
   /** `app.kubernetes.io/version` of the objects. */
