@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseFlags, UsageError } from '../core/cli-flags';
 import type { SelectableMethod } from '../core/drift/evaluate';
 import { readFeatureData, readReference, ReportInputError } from './input';
 import { renderHtml, verdictText } from './render';
@@ -12,7 +13,6 @@ Compares the current feature distribution with the model's training reference an
 (columns ${'`'}ret_1s … log_volume_30s${'`'}) or raw ticks (Coinbase ticker fields), which are featurized.
 Exit codes: 0 written, 1 bad input, 2 bad usage, 3 dataset drift with --fail-on-drift.`;
 
-class UsageError extends Error {}
 
 export interface CliArgs {
   readonly reference: string;
@@ -23,21 +23,10 @@ export interface CliArgs {
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs | 'help' {
-  const values: Record<string, string> = {};
-  let failOnDrift = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (arg === '--fail-on-drift') {
-      failOnDrift = true;
-      continue;
-    }
-    const m = /^--(reference|current|out|method)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    const v = m[2] ?? argv[++i];
-    if (v === undefined || v === '' || (m[2] === undefined && v.startsWith('--'))) throw new UsageError(`--${m[1]} needs a value`);
-    values[m[1]!] = v;
-  }
+  const flags = parseFlags(argv, { values: ['reference', 'current', 'out', 'method'], switches: ['fail-on-drift'] });
+  if (flags === 'help') return 'help';
+  const { values } = flags;
+  const failOnDrift = flags.switches['fail-on-drift'];
   if (!values.reference) throw new UsageError('--reference is required');
   if (!values.current) throw new UsageError('--current is required');
   const method = values.method ?? 'auto';

@@ -1,4 +1,5 @@
 // Command-line options of the rollback CLI, parsed without touching the cluster.
+import { parseFlags, UsageError } from '../core/cli-flags';
 
 export type Variant = 'ml' | 'baseline';
 export const VARIANTS: readonly Variant[] = ['ml', 'baseline'];
@@ -39,40 +40,19 @@ Exit codes: 0 done (or nothing to wait for), 1 the change could not be made (clu
 ConfigMap or permission problem), 2 bad usage, 3 patched but not every pod reported the new
 variant before the timeout (or the pods could not be listed). Runbook: docs/runbook.md, "Roll back the model".`;
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 // RFC 1123 label (namespaces) and subdomain (ConfigMaps), as the API server validates them.
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-const VALUE_FLAGS = ['to', 'namespace', 'context', 'kubeconfig', 'configmap', 'timeout'] as const;
-type ValueFlag = (typeof VALUE_FLAGS)[number];
 
 /** Parses argv (without node and script). Returns 'help' for --help; throws UsageError on bad input. */
 export function parseArgs(argv: readonly string[]): RollbackOptions | 'help' {
-  const values: Partial<Record<ValueFlag, string>> = {};
-  let dryRun = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (arg === '--dry-run') {
-      dryRun = true;
-      continue;
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    const flag = m?.[1] as ValueFlag | undefined;
-    if (!m || !flag || !VALUE_FLAGS.includes(flag)) {
-      throw new UsageError(`unknown argument ${JSON.stringify(arg)}; see --help`);
-    }
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === '' || (m[2] === undefined && value.startsWith('--'))) {
-      throw new UsageError(`--${flag} needs a value`);
-    }
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} given twice`);
-    values[flag] = value;
-  }
+  const flags = parseFlags(argv, { values: ['to', 'namespace', 'context', 'kubeconfig', 'configmap', 'timeout'], switches: ['dry-run'] });
+  if (flags === 'help') return 'help';
+  const { values } = flags;
+  const dryRun = flags.switches['dry-run'];
 
   const to = values.to;
   if (to === undefined) throw new UsageError('--to is required: --to baseline rolls back, --to ml rolls forward');
