@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { tickFromWire } from '../../services/core/ticks';
 import { barePath, indexOf, ROOT, runScript, shellcheck } from './kind-support';
 
@@ -36,7 +37,15 @@ describe('scripts/cluster-smoke.sh', () => {
     expect(order).toEqual([...order].sort((a, b) => a - b));
     // Jobs and rule groups come from the synthesized ServiceMonitors and PrometheusRules.
     expect(r.stdout).toMatch(/every job of volwatch-api volwatch-consumer( \S+)* must have a target with health "up"/);
-    expect(r.stdout).toContain('groups volwatch-api.rules volwatch-consumer.rules');
+    const groups = fs
+      .readdirSync(path.join(ROOT, 'manifests'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(ROOT, 'manifests', f), 'utf8')).map((d) => d.toJS()))
+      .filter((o) => o?.kind === 'PrometheusRule')
+      .flatMap((o) => o.spec.groups.map((g: { name: string }) => g.name));
+    expect(groups).toEqual(expect.arrayContaining(['volwatch-api.alerts', 'volwatch-consumer.alerts']));
+    expect(r.stdout).toContain(`groups ${groups.join(' ')} must be loaded`);
     expect(r.stdout).toContain('the client summary must show 0 failed requests');
   });
 
