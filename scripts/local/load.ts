@@ -1,16 +1,14 @@
 /**
  * A small steady load on the local API so every API panel has data: `--rate` POST /predict
- * requests per second, each with one feature row from the model's reference rows, plus an
+ * requests per second, each with the features of the newest tick of a simulated market (the
+ * simulator and feature function training used, so the inputs are in distribution), plus an
  * occasional malformed body (a client error, as real traffic has). Runs until stopped.
  *
  *   node --import tsx scripts/local/load.ts [--url http://127.0.0.1:8080] [--rate 4]
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FEATURE_NAMES } from '../../services/core/features';
-
-const ARTIFACTS = path.resolve(__dirname, '../../services/model/artifacts/reference-outputs.json');
+import { FEATURE_NAMES, TickWindow, toFeatureRow, type FeatureRow } from '../../services/core/features';
+import { TickSimulator } from '../../services/core/simulator';
 
 export interface LoadGenerator {
   stop(): void;
@@ -19,13 +17,27 @@ export interface LoadGenerator {
 }
 
 export function startLoad(url: string, perSecond: number): LoadGenerator {
-  const rows = (JSON.parse(fs.readFileSync(ARTIFACTS, 'utf8')) as { rows: number[][] }).rows;
+  const sim = new TickSimulator({ seed: Date.now() % 2 ** 31 });
+  const windows = new Map<string, TickWindow>();
+  let simulatedMs = 0;
+  const nextRow = (): FeatureRow => {
+    const tick = sim.next();
+    simulatedMs = tick.timeMs;
+    let w = windows.get(tick.productId);
+    if (!w) windows.set(tick.productId, (w = new TickWindow()));
+    w.push(tick);
+    return toFeatureRow(w.features());
+  };
+  // A minute of simulated market first, so the windows are full.
+  nextRow();
+  for (const end = simulatedMs + 60_000; simulatedMs < end; ) nextRow();
   const statuses = new Map<number, number>();
   let i = 0;
   const send = () => {
     const n = i++;
+    const row = nextRow();
     // Every 50th request is a client error: the error panels show a realistic 4xx trickle.
-    const body = n % 50 === 49 ? '{"features": {' : JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((f, j) => [f, rows[n % rows.length]![j]])) });
+    const body = n % 50 === 49 ? '{"features": {' : JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((f) => [f, row[f]])) });
     fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) }).then(
       async (r) => {
         await r.arrayBuffer();
