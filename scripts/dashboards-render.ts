@@ -12,6 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as echarts from 'echarts';
@@ -88,9 +89,11 @@ function svgPanel(p: Obj, series: Series[], width: number, height: number): stri
   const fmt = formatter(p.fieldConfig?.defaults?.unit);
   const thresholds = ((p.fieldConfig?.defaults?.thresholds?.steps ?? []) as Obj[]).filter((s) => typeof s.value === 'number');
   if (p.type === 'heatmap') {
-    const les = [...new Set(series.map((s) => s.name))].sort((a, b) => Number(a) - Number(b));
+    const les = [...new Set(series.map((s) => s.name))].sort((a, b) => (a === '+Inf' ? 1 : b === '+Inf' ? -1 : Number(a) - Number(b)));
     const times = [...new Set(series.flatMap((s) => s.points.map(([t]) => t)))].sort((a, b) => a - b);
-    const data = series.flatMap((s) => s.points.map(([t, v]) => [times.indexOf(t), les.indexOf(s.name), v]));
+    // Prometheus buckets are cumulative: each cell is its bucket minus the one below (as Grafana's heatmap format does).
+    const at = new Map(series.map((s) => [s.name, new Map(s.points)]));
+    const data = times.flatMap((t, ti) => les.map((le, li) => [ti, li, Math.max(0, (at.get(le)?.get(t) ?? 0) - (li > 0 ? (at.get(les[li - 1]!)?.get(t) ?? 0) : 0))]));
     const max = Math.max(1e-9, ...data.map((d) => d[2]!));
     chart.setOption({
       animation: false,
@@ -137,7 +140,8 @@ export async function renderDashboards(o: { prometheus: string; out: string; ran
   const start = end - o.rangeSeconds;
   const step = Math.max(5, Math.floor(o.rangeSeconds / 180));
   const results: PanelResult[] = [];
-  fs.mkdirSync(o.out, { recursive: true });
+  const out = path.resolve(o.out);
+  fs.mkdirSync(out, { recursive: true });
   for (const d of committedDashboards()) {
     let y = 0;
     const blocks: string[] = [];
@@ -182,11 +186,18 @@ export async function renderDashboards(o: { prometheus: string; out: string; ran
       .stat{min-width:180px}.stat b{display:block;font-size:30px;color:#73bf69}.stat span{font-size:11px}
       table{font-size:11px;margin:6px;border-collapse:collapse}td{border-bottom:1px solid #2c3235;padding:2px 6px}
     </style></head><body><header>${htmlEscape(d.title)} <small style="color:#8e8e8e;font-size:12px">last ${Math.round(o.rangeSeconds / 60)} min · ${new Date(end * 1000).toISOString().slice(0, 16)}Z · namespace=volwatch</small></header><main>${blocks.join('\n')}</main></body></html>`;
-    const htmlFile = path.join(o.out, `${d.uid}.html`);
+    const htmlFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'volwatch-dashboard-')), `${d.uid}.html`);
     fs.writeFileSync(htmlFile, html);
-    const png = path.join(o.out, `${d.uid}.png`);
-    const r = spawnSync(o.chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--window-size=${24 * COLUMN + 16},${pageHeight}`, `--screenshot=${png}`, `file://${htmlFile}`], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0 || !fs.existsSync(png)) throw new Error(`chromium could not render ${htmlFile}: ${r.stderr}${r.error?.message ?? ''}`);
+    const png = path.join(out, `${d.uid}.png`);
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+    const r = spawnSync(
+      o.chromium,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--hide-scrollbars', `--window-size=${24 * COLUMN + 16},${pageHeight}`, `--screenshot=${png}`, `file://${htmlFile}`],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    fs.rmSync(profile, { recursive: true, force: true });
+    fs.rmSync(path.dirname(htmlFile), { recursive: true, force: true });
+    if (r.status !== 0 || !fs.existsSync(png)) throw new Error(`chromium could not render ${htmlFile}: ${r.stderr.split('\n').filter((l) => !/dbus/.test(l)).join('\n')}${r.error?.message ?? ''}`);
     process.stdout.write(`rendered ${path.relative(process.cwd(), png)}\n`);
   }
   return results;
