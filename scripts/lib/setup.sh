@@ -21,7 +21,7 @@ needs_test() {
   need_node
   need_npm_packages
   need_debian shellcheck:shellcheck openssl:openssl curl:curl chromium:chromium \
-    promtool:prometheus amtool:prometheus-alertmanager java:default-jre-headless mvn:maven
+    java:default-jre-headless mvn:maven
   need_kafka_jars
   need_go
   # The first build of etcd + kube-apiserver takes minutes (cached afterwards): it runs at

@@ -268,7 +268,7 @@ describe('alerts fire end to end on the local stack and resolve after the fix', 
     const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((c) => fs.existsSync(c));
     if (!chromium) throw new Error('chromium is missing (apt-get install -y chromium)');
     const results = await renderDashboards({ prometheus: `http://127.0.0.1:${ports.prometheus}`, out: path.join(WORK, 'dashboards'), rangeSeconds: 600, chromium });
-    expect(results.length).toBeGreaterThan(30);
+    expect(results.length).toBeGreaterThan(20);
     // The firing-alerts table is empty when nothing fires; every other panel must show data.
     expect(results.filter((r) => r.series === 0 && !/firing alerts/i.test(r.panel)).map((r) => `${r.dashboard} / ${r.panel}`)).toEqual([]);
     for (const uid of ['volwatch-overview', 'volwatch-model', 'volwatch-consumer', 'volwatch-slo']) expect(fs.statSync(path.join(WORK, 'dashboards', `${uid}.png`)).size).toBeGreaterThan(20_000);

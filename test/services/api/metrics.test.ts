@@ -2,6 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { API_METRICS, HTTP_DURATION_BUCKETS, LATENCY_SLO_SECONDS } from '../../../services/api/metrics';
 import { type RunningApi, postJson, sample, scrape, seriesCount, startApi } from '../../support/api';
 import { referenceOutputs, validRow } from '../../support/fixtures';
+import { BUILD_TIMEOUT_MS, monitoringTool } from '../../support/monitoring-tools';
+
+// Prometheus 3.14's promtool (scripts/monitoring-tools.sh), not Debian's 2.42.
+let promtool = '';
+beforeAll(() => {
+  promtool = monitoringTool('promtool');
+}, BUILD_TIMEOUT_MS);
 
 let srv: RunningApi;
 beforeAll(async () => {
@@ -31,8 +38,7 @@ describe('metrics endpoint', () => {
     await postJson(`${srv.url}/predict`, '{oops');
     await fetch(`${srv.url}/does-not-exist`);
     const text = await scrape(srv.metricsUrl);
-    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    if (check.error) throw new Error(`promtool is not installed (apt-get install prometheus): ${check.error.message}`);
+    const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);
   });
@@ -117,7 +123,7 @@ describe('online drift', () => {
       expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBeLessThanOrEqual(20 * ref.rows.length);
       expect(text).toMatch(/^volwatch_drift_score\{feature="rv_60s",method="wasserstein"\} [0-9.e-]+$/m);
       expect(text).toMatch(/^volwatch_drift_share [0-9.]+$/m);
-      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(check.stdout + check.stderr).toBe('');
     } finally {
       await api.api.stop();

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { DLQ_HEADERS } from '../../../services/consumer/dead-letters';
 import type { Prediction } from '../../../services/consumer/predictions';
 import { tickToWire } from '../../../services/core/ticks';
 import { createTopics } from '../../support/kafka';
+import { BUILD_TIMEOUT_MS, monitoringTool } from '../../support/monitoring-tools';
 import {
   adminLag,
   consumerEnv,
@@ -203,13 +204,13 @@ test('switching the variant file changes the variant carried by new predictions'
   }
 });
 
+// Prometheus 3.14's promtool (scripts/monitoring-tools.sh), not Debian's 2.42.
+let promtool = '';
+beforeAll(() => {
+  promtool = monitoringTool('promtool');
+}, BUILD_TIMEOUT_MS);
+
 test('a live scrape passes promtool check metrics', async () => {
-  let promtool: string;
-  try {
-    promtool = execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('promtool is missing: install the Debian package "prometheus" (apt-get install -y prometheus), which provides it');
-  }
   const t = await freshTopics('promtool', { partitions: 2 });
   await produceTicks(kafka, t.ticks, simulatedTicks(300, 41));
   await produce(kafka, t.ticks, [{ key: 'X', value: 'not json' }]);
