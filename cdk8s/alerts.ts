@@ -240,7 +240,10 @@ export function apiAlertGroups(targets: SloTargets, t: AlertThresholds): RuleGro
   return [{ name: 'volwatch-api.alerts', interval: '30s', rules }];
 }
 
-/** Consumer lag, summed over partitions; each partition counted once even while replicas overlap in a rebalance. */
+/**
+ * The group's lag, summed over partitions: the broker's view (committed offsets) that every
+ * member reports for every partition of the topic, so `max` per partition counts each once.
+ */
 export const CONSUMER_LAG_RECORD = 'volwatch:consumer_offset_lag:sum';
 
 export function consumerAlertGroups(targets: SloTargets, t: AlertThresholds): RuleGroup[] {
@@ -253,7 +256,7 @@ export function consumerAlertGroups(targets: SloTargets, t: AlertThresholds): Ru
   const rules: Rule[] = [
     {
       record: CONSUMER_LAG_RECORD,
-      expr: `sum by (${by}, consumergroup, topic) (max by (${by}, consumergroup, topic, partition) (${CONSUMER_METRICS.offsetLag}{${sel}}))`,
+      expr: `sum by (${by}, consumergroup, topic) (max by (${by}, consumergroup, topic, partition) (${CONSUMER_METRICS.groupOffsetLag}{${sel}}))`,
     },
     targetDown('VolwatchConsumerDown', job, ns, 'stream consumer', t),
     alert(

@@ -153,7 +153,12 @@ function consumerAndBroker(t: DashboardTargets): DashboardBuilder {
         q(`sum(rate(${c(CONSUMER_METRICS.predictions)}[${RATE}]))`, 'predicted'),
       ]),
     )
-    .withPanel(ts('Offset lag per partition', 'short', [q(`max by (topic, partition) (${c(CONSUMER_METRICS.offsetLag)})`, '{{topic}}/{{partition}}')]))
+    .withPanel(
+      ts('Offset lag per partition (group, broker view; per owned partition)', 'short', [
+        q(`max by (topic, partition) (${c(CONSUMER_METRICS.groupOffsetLag)})`, 'group {{topic}}/{{partition}}'),
+        q(`max by (topic, partition) (${c(CONSUMER_METRICS.offsetLag)})`, 'owned {{topic}}/{{partition}}'),
+      ]),
+    )
     .withPanel(
       withLines(
         ts(`Event-time lag and freshness (SLO line: ${FRESHNESS_SLO_SECONDS} s)`, 's', [
@@ -180,6 +185,28 @@ function consumerAndBroker(t: DashboardTargets): DashboardBuilder {
       ]),
     )
     .withPanel(ts('Rebalances and assigned partitions', 'short', [q(`sum(increase(${c(CONSUMER_METRICS.rebalances)}[${RATE}]))`, 'rebalances'), q(`sum by (pod) (${c(CONSUMER_METRICS.assignedPartitions)})`, 'assigned {{pod}}')]))
+    .withRow(new RowBuilder('Consumer state'))
+    .withPanel(
+      ts('Tracked products and evictions', 'short', [
+        q(`sum(${c(CONSUMER_METRICS.trackedProducts)})`, 'tracked products'),
+        q(`sum by (reason) (increase(${c(CONSUMER_METRICS.productEvictions)}[${RATE}]))`, 'evicted ({{reason}})'),
+      ], 8),
+    )
+    .withPanel(
+      ts('Restores after rebalances', 's', [
+        q(`histogram_quantile(0.95, sum by (le) (rate(${CONSUMER_METRICS.restoreDuration}_bucket{${SEL}}[${RATE}])))`, 'restore p95'),
+        q(`sum(${c(CONSUMER_METRICS.restoringPartitions)})`, 'partitions restoring (right axis)'),
+      ], 8).overrideByName('partitions restoring (right axis)', [
+        { id: 'unit', value: 'short' },
+        { id: 'custom.axisPlacement', value: 'right' },
+      ]),
+    )
+    .withPanel(
+      ts('Sequence anomalies and incomplete-window predictions', 'ops', [
+        q(`sum by (kind) (rate(${c(CONSUMER_METRICS.sequenceAnomalies)}[${RATE}]))`, 'sequence {{kind}}'),
+        q(`sum(rate(${c(CONSUMER_METRICS.incompleteWindow)}[${RATE}]))`, 'incomplete window'),
+      ], 8),
+    )
     .withRow(new RowBuilder('Broker'))
     .withPanel(
       ts('Broker health', 'short', [

@@ -262,12 +262,12 @@ describe('consumer alerts', () => {
     ]);
   });
 
-  test(`${CONSUMER_LAG_RECORD} counts each partition once while two replicas overlap in a rebalance`, () => {
+  test(`${CONSUMER_LAG_RECORD} counts each partition once: every member reports the whole group's lag`, () => {
     run([
       {
         name: 'overlap',
         interval: '1m',
-        input_series: [series(CONSUMER_METRICS.offsetLag, part('a', '0'), '10x5'), series(CONSUMER_METRICS.offsetLag, part('b', '0'), '12x5'), series(CONSUMER_METRICS.offsetLag, part('b', '1'), '5x5')],
+        input_series: [series(CONSUMER_METRICS.groupOffsetLag, part('a', '0'), '10x5'), series(CONSUMER_METRICS.groupOffsetLag, part('b', '0'), '12x5'), series(CONSUMER_METRICS.groupOffsetLag, part('b', '1'), '5x5')],
         promql_expr_test: [{ expr: CONSUMER_LAG_RECORD, eval_time: '3m', exp_samples: [{ labels: `${CONSUMER_LAG_RECORD}{consumergroup="volwatch-consumer",job="${consumer.job}",namespace="${ns}",topic="ticks"}`, value: 17 }] }],
       },
     ]);
@@ -275,11 +275,11 @@ describe('consumer alerts', () => {
 
   test('VolwatchConsumerLagGrowing: a steady lag is quiet, a lag that grows for 10 minutes fires', () => {
     run([
-      { name: 'steady', interval: '1m', input_series: [series(CONSUMER_METRICS.offsetLag, part('a', '0'), '500x15')], alert_rule_test: [{ eval_time: '14m', alertname: 'VolwatchConsumerLagGrowing', exp_alerts: [] }] },
+      { name: 'steady', interval: '1m', input_series: [series(CONSUMER_METRICS.groupOffsetLag, part('a', '0'), '500x15')], alert_rule_test: [{ eval_time: '14m', alertname: 'VolwatchConsumerLagGrowing', exp_alerts: [] }] },
       {
         name: 'growing',
         interval: '1m',
-        input_series: [series(CONSUMER_METRICS.offsetLag, part('a', '0'), '0+100x15')],
+        input_series: [series(CONSUMER_METRICS.groupOffsetLag, part('a', '0'), '0+100x15')],
         alert_rule_test: [
           { eval_time: '10m30s', alertname: 'VolwatchConsumerLagGrowing', exp_alerts: [] },
           { eval_time: '11m', alertname: 'VolwatchConsumerLagGrowing', exp_alerts: [fired('VolwatchConsumerLagGrowing', undefined, group, { '$labels.consumergroup': 'volwatch-consumer', '$labels.topic': 'ticks', '$value | printf "%.0f"': '1100' })] },
@@ -291,12 +291,12 @@ describe('consumer alerts', () => {
   test('VolwatchConsumerStalled: lag with no processed message fires after 5 minutes; an idle caught-up consumer and a working one are quiet', () => {
     const processed = (perMin: number) => series(CONSUMER_METRICS.processed, { ...consumer, instance: 'a' }, counter(steps(perMin, 12)));
     run([
-      { name: 'working', interval: '1m', input_series: [series(CONSUMER_METRICS.offsetLag, part('a', '0'), '500x12'), processed(300)], alert_rule_test: [{ eval_time: '11m', alertname: 'VolwatchConsumerStalled', exp_alerts: [] }] },
-      { name: 'idle', interval: '1m', input_series: [series(CONSUMER_METRICS.offsetLag, part('a', '0'), '0x12'), processed(0)], alert_rule_test: [{ eval_time: '11m', alertname: 'VolwatchConsumerStalled', exp_alerts: [] }] },
+      { name: 'working', interval: '1m', input_series: [series(CONSUMER_METRICS.groupOffsetLag, part('a', '0'), '500x12'), processed(300)], alert_rule_test: [{ eval_time: '11m', alertname: 'VolwatchConsumerStalled', exp_alerts: [] }] },
+      { name: 'idle', interval: '1m', input_series: [series(CONSUMER_METRICS.groupOffsetLag, part('a', '0'), '0x12'), processed(0)], alert_rule_test: [{ eval_time: '11m', alertname: 'VolwatchConsumerStalled', exp_alerts: [] }] },
       {
         name: 'stalled',
         interval: '1m',
-        input_series: [series(CONSUMER_METRICS.offsetLag, part('a', '0'), '500x12'), processed(0)],
+        input_series: [series(CONSUMER_METRICS.groupOffsetLag, part('a', '0'), '500x12'), processed(0)],
         alert_rule_test: [
           { eval_time: '5m30s', alertname: 'VolwatchConsumerStalled', exp_alerts: [] },
           { eval_time: '6m', alertname: 'VolwatchConsumerStalled', exp_alerts: [fired('VolwatchConsumerStalled', undefined, group, { '$labels.consumergroup': 'volwatch-consumer', '$labels.topic': 'ticks', '$value | printf "%.0f"': '500' })] },

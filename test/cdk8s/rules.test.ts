@@ -37,7 +37,7 @@ describe('PrometheusRules', () => {
   test('each component reads the metric names its service (or the broker exporter) defines', () => {
     const text = (name: string) => JSON.stringify(groups.get(name));
     expect(text('volwatch-api')).toContain(`${API_METRICS.httpRequests}{`);
-    expect(text('volwatch-consumer')).toContain(`${CONSUMER_METRICS.offsetLag}{`);
+    expect(text('volwatch-consumer')).toContain(`${CONSUMER_METRICS.groupOffsetLag}{`);
     expect(text('kafka')).toContain(`${BROKER_METRICS.logEndOffset}{`);
   });
 
