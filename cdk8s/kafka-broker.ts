@@ -69,6 +69,8 @@ export interface KafkaBrokerProps extends Partial<ResourceProps> {
 /** Where the volwatch image keeps the JMX exporter agent jar. */
 export const JMX_AGENT_PATH = '/opt/jmx-exporter/jmx_prometheus_javaagent.jar';
 const AGENT_DIR = '/opt/jmx-exporter';
+/** Where the init container sees the volume the broker mounts at AGENT_DIR. */
+const AGENT_COPY_DIR = '/jmx-exporter-volume';
 const JMX_CONFIG_DIR = '/etc/jmx-exporter';
 
 /**
@@ -310,10 +312,11 @@ export class KafkaBroker extends Construct {
                       name: 'jmx-exporter-agent',
                       image: props.jmxExporterImage!,
                       imagePullPolicy: 'IfNotPresent',
-                      command: ['cp', JMX_AGENT_PATH, `${AGENT_DIR}/`],
+                      // The volume goes elsewhere here: mounted at AGENT_DIR it would hide the jar it copies.
+                      command: ['cp', JMX_AGENT_PATH, `${AGENT_COPY_DIR}/`],
                       resources: resources('KafkaBroker jmx-exporter-agent', { cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '64Mi' }),
                       securityContext: restrictedContainerSecurity(KAFKA_UID),
-                      volumeMounts: [{ name: 'jmx-exporter', mountPath: AGENT_DIR }],
+                      volumeMounts: [{ name: 'jmx-exporter', mountPath: AGENT_COPY_DIR }],
                     },
                   ],
                 }

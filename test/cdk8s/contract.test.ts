@@ -275,7 +275,11 @@ describe('Kafka', () => {
     expect(c.ports).toContainEqual({ name: 'metrics', containerPort: 9404, protocol: 'TCP' });
     const init = pod.initContainers[0];
     expect(init.image).toBe(named('Deployment', 'volwatch-api').spec.template.spec.containers[0].image);
-    expect(init.command).toEqual(['cp', '/opt/jmx-exporter/jmx_prometheus_javaagent.jar', '/opt/jmx-exporter/']);
+    // The init container copies from the image path into the volume the broker mounts at that path.
+    expect(init.command[1]).toBe('/opt/jmx-exporter/jmx_prometheus_javaagent.jar');
+    const copyTo = init.volumeMounts.find((m: Obj) => m.name === 'jmx-exporter').mountPath;
+    expect(init.command).toEqual(['cp', '/opt/jmx-exporter/jmx_prometheus_javaagent.jar', `${copyTo}/`]);
+    expect(c.volumeMounts).toContainEqual({ name: 'jmx-exporter', mountPath: '/opt/jmx-exporter', readOnly: true });
     const config = named('ConfigMap', 'kafka-jmx-exporter').data['config.yaml'];
     expect(config).toBe(fs.readFileSync(path.join(__dirname, '../../scripts/kafka/jmx-exporter.yaml'), 'utf8'));
     expect(named('Service', 'kafka').spec.ports).toContainEqual({ name: 'metrics', port: 9404, targetPort: 'metrics' });
@@ -329,5 +333,17 @@ describe('Kafka', () => {
     const moved = stsOf([...synthesize({ namespace: 'volwatch-b' }).objects.values()].flat());
     expect(hash(moved)).toMatch(/^[0-9a-f]{64}$/);
     expect(hash(moved)).not.toBe(hash(named('StatefulSet', 'kafka')));
+  });
+
+  test('an init container copying a file out of its image never mounts a volume over the source (it would hide it)', () => {
+    for (const { id, spec } of podSpecs()) {
+      for (const init of spec.initContainers ?? []) {
+        if (init.command?.[0] !== 'cp') continue;
+        const source = init.command[1] as string;
+        for (const m of init.volumeMounts ?? []) {
+          expect({ id, init: init.name, source, hiddenBy: source.startsWith(`${m.mountPath}/`) ? m.mountPath : null }).toEqual({ id, init: init.name, source, hiddenBy: null });
+        }
+      }
+    }
   });
 });
