@@ -86,7 +86,9 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   const recorded = src.kind === 'replay' ? readReplayFile(src.file) : undefined;
   const kafka = createKafka({ clientId: opts.clientId ?? 'volwatch-producer', brokers: opts.brokers, sasl: opts.sasl }, logger);
   const admin = kafka.admin();
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 4, maxRetryTime: 2000 } });
+  // kafkajs's own retries resend only the partitions that failed (a leader moving, a topic just
+  // created); the sender's retries, for outages longer than these, resend whole requests.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 12, maxRetryTime: 5000 } });
   await admin.connect();
   try {
     if (await ensureTopic(admin, opts.topic, opts.partitions)) logger.info({ topic: opts.topic, partitions: opts.partitions }, 'created topic');
