@@ -1,12 +1,10 @@
+import { UsageError, parseFlags } from '../core/cli-flags';
 import { ConfigError, EnvReader } from '../core/config';
 import { parseBrokers, readKafkaClientConfig } from '../core/kafka';
 import type { ProducerOptions } from './producer';
 import { parseDriftSpec } from './sources';
 
-/** Bad command-line input; main prints the message and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export const PRODUCER_USAGE = `Usage: npm run produce -- [options]
 
@@ -30,8 +28,10 @@ Kafka:
   --batch-size <n>       most ticks per produce request (default 1000)
 `;
 
-const FLAGS = new Set(['rate', 'duration', 'count', 'products', 'seed', 'replay', 'speed', 'keep-time', 'drift', 'drift-after', 'topic', 'brokers', 'partitions', 'batch-size', 'help']);
-const BOOLEAN = new Set(['keep-time', 'help']);
+const FLAG_SPEC = {
+  values: ['rate', 'duration', 'count', 'products', 'seed', 'replay', 'speed', 'drift', 'drift-after', 'topic', 'brokers', 'partitions', 'batch-size'],
+  switches: ['keep-time'],
+} as const;
 const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/;
 const PRODUCT_RE = /^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/;
 
@@ -46,23 +46,10 @@ function positive(name: string, v: string, opts: { integer?: boolean; allowMax?:
 
 /** Parses argv (without node and script) into producer options, or 'help'. */
 export function parseProducerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ProducerOptions | 'help' {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !FLAGS.has(m[1]!)) throw new UsageError(`unknown argument "${arg}" (see --help)`);
-    const name = m[1]!;
-    if (values.has(name)) throw new UsageError(`--${name} is given twice`);
-    if (BOOLEAN.has(name)) {
-      if (m[2] !== undefined) throw new UsageError(`--${name} takes no value`);
-      values.set(name, 'true');
-      continue;
-    }
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || (m[2] === undefined && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
-    values.set(name, value);
-  }
-  if (values.has('help')) return 'help';
+  const flags = parseFlags(argv, FLAG_SPEC);
+  if (flags === 'help') return 'help';
+  const values = new Map<string, string>(Object.entries(flags.values) as [string, string][]);
+  if (flags.switches['keep-time']) values.set('keep-time', 'true');
 
   const replay = values.get('replay');
   const simOnly = ['rate', 'duration', 'count', 'products', 'seed'].filter((f) => values.has(f));
