@@ -19,6 +19,7 @@ import { renderDashboards } from '../../scripts/dashboards-render';
 import { createAlertLog, type ReceivedAlert } from '../../scripts/local/alert-log';
 import { startLoad } from '../../scripts/local/load';
 import { writeLocalMonitoring } from '../../scripts/local/monitoring-config';
+import { FEATURE_NAMES } from '../../services/core/features';
 import { monitoringTool } from '../support/monitoring-tools';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -81,7 +82,7 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, timeout
 const httpOk = (url: string) => async () => (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
 
 function startApi(): void {
-  start('api', process.execPath, ['--import', 'tsx', 'services/api/main.ts'], { PORT: String(ports.api), METRICS_PORT: String(ports['volwatch-api']), MODEL_VARIANT_FILE: variantFile, LOG_LEVEL: 'warn' });
+  start('api', process.execPath, ['--import', 'tsx', 'services/api/main.ts'], { PORT: String(ports.api), METRICS_PORT: String(ports['volwatch-api']), MODEL_VARIANT_FILE: variantFile, LOG_LEVEL: 'warn', MAX_IN_FLIGHT: '4' });
 }
 
 function matches(a: ReceivedAlert, alert: string, status: 'firing' | 'resolved', labels: Record<string, string>): boolean {
@@ -211,6 +212,31 @@ describe('alerts fire end to end on the local stack and resolve after the fix', 
     for (const a of alerts) expectWellFormed(a, 'warning');
   });
 
+  test('overload: bursts past MAX_IN_FLIGHT get 503s: VolwatchApiHighErrorRate and the availability SLO page (VolwatchApiAvailabilityBudgetBurn)', async () => {
+    const body = JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((f) => [f, 0.5])) });
+    let burst: NodeJS.Timeout | undefined;
+    const alerts = await prove(
+      {
+        name: 'bursts of 30 concurrent requests (MAX_IN_FLIGHT 4)',
+        inject: () => {
+          burst = setInterval(() => {
+            for (let i = 0; i < 30; i++) void fetch(`http://127.0.0.1:${ports.api}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.arrayBuffer(), () => undefined);
+          }, 250);
+        },
+        fix: () => clearInterval(burst),
+        withinS: 150,
+      },
+      [
+        { alert: 'VolwatchApiHighErrorRate', labels: { job: 'volwatch-api' } },
+        { alert: 'VolwatchApiAvailabilityBudgetBurn', labels: { sloth_slo: 'availability', severity: 'critical' } },
+      ],
+    );
+    clearInterval(burst);
+    expectWellFormed(alerts[0]!, 'warning');
+    expectWellFormed(alerts[1]!, 'critical');
+    expect(alerts[1]!.labels.sloth_severity).toBe('page');
+  });
+
   test('target down: stopping the API raises VolwatchApiDown (critical)', async () => {
     const [a] = await prove(
       {
@@ -254,7 +280,12 @@ describe('alerts fire end to end on the local stack and resolve after the fix', 
   test('consumer frozen (SIGSTOP) while the producer runs: VolwatchConsumerDown, the broker-side VolwatchKafkaConsumerGroupStalled and VolwatchConsumerStale', async () => {
     const consumer = children.get('consumer')!;
     // The freshness threshold (60 s) is a value, not a window: it is not scaled.
-    const [down, stalled, stale] = await prove({ name: 'consumer SIGSTOP', inject: () => void consumer.kill('SIGSTOP'), fix: () => void consumer.kill('SIGCONT'), withinS: 150 }, [
+    let resumedAt = 0;
+    const resume = () => {
+      resumedAt = Date.now();
+      consumer.kill('SIGCONT');
+    };
+    const [down, stalled, stale] = await prove({ name: 'consumer SIGSTOP', inject: () => void consumer.kill('SIGSTOP'), fix: resume, withinS: 150 }, [
       { alert: 'VolwatchConsumerDown', labels: { job: 'volwatch-consumer' } },
       { alert: 'VolwatchKafkaConsumerGroupStalled', labels: { job: 'kafka', topic: 'ticks' } },
       { alert: 'VolwatchConsumerStale', labels: { job: 'volwatch-consumer' } },
@@ -262,6 +293,18 @@ describe('alerts fire end to end on the local stack and resolve after the fix', 
     expectWellFormed(down!, 'critical');
     expectWellFormed(stalled!, 'critical');
     expectWellFormed(stale!, 'warning');
+    // The backlog the frozen consumer left is predicted more than 30 s after its event time:
+    // the freshness SLO pages, and resolves once the short window is clean again.
+    const t: Timing = { alert: 'VolwatchConsumerFreshnessBudgetBurn', fault: 'backlog after SIGCONT (late predictions; timed from SIGCONT)' };
+    timings.push(t);
+    const labels = { sloth_slo: 'freshness', severity: 'critical' };
+    await until('VolwatchConsumerFreshnessBudgetBurn to page', () => log.received.some((a) => matches(a, t.alert, 'firing', labels)), 120_000);
+    const page = log.received.find((a) => matches(a, t.alert, 'firing', labels))!;
+    t.fire = (page.receivedAt - resumedAt) / 1000;
+    expectWellFormed(page, 'critical');
+    const t1 = Date.now();
+    await until('VolwatchConsumerFreshnessBudgetBurn to resolve', () => log.received.some((a) => matches(a, t.alert, 'resolved', labels) && a.receivedAt >= page.receivedAt), 180_000);
+    t.resolve = (Date.now() - t1) / 1000;
   });
 
   test('dashboards:render: every panel of the committed dashboards has data on the running stack', async () => {
