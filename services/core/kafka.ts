@@ -107,16 +107,24 @@ const PARTITION_MEMO_LIMIT = 10_000;
  */
 export const MemoKeyPartitioner: ICustomPartitioner = () => {
   const inner = Partitioners.DefaultPartitioner();
-  let memo = new Map<string, number>();
+  let memo = new Map<string, Map<string | Buffer, number>>();
+  let size = 0;
   return (args) => {
     const { topic, partitionMetadata, message } = args;
-    if (typeof message.key !== 'string' || (message.partition !== undefined && message.partition !== null)) return inner(args);
-    const k = `${topic}\u0000${partitionMetadata.length}\u0000${message.key}`;
-    let p = memo.get(k);
+    const key = message.key;
+    if (key === null || key === undefined || (message.partition !== undefined && message.partition !== null)) return inner(args);
+    const scope = `${topic}\u0000${partitionMetadata.length}`;
+    let byKey = memo.get(scope);
+    if (!byKey) memo.set(scope, (byKey = new Map()));
+    // String keys by value; Buffer keys by identity (callers reuse one Buffer per key).
+    let p = byKey.get(key);
     if (p === undefined) {
       p = inner(args);
-      if (memo.size >= PARTITION_MEMO_LIMIT) memo = new Map();
-      memo.set(k, p);
+      if (++size > PARTITION_MEMO_LIMIT) {
+        memo = new Map([[scope, (byKey = new Map())]]);
+        size = 1;
+      }
+      byKey.set(key, p);
     }
     return p;
   };

@@ -15,7 +15,7 @@ const model = { name: 'volatility "spike"', version: '1.0.0', variant: 'ml', dec
 test('records are valid JSON carrying the tick, the probability, the label, the window flag, the model and the source', () => {
   const { messages, nonFinite } = encodePredictions(chunk(2), Float32Array.from([0.25, 0.75]), model, 'ticks', 2, Date.UTC(2026, 0, 1, 0, 0, 1));
   expect(nonFinite).toEqual([]);
-  expect(messages.map((m) => m.key)).toEqual(['BTC-USD', 'BTC-USD']);
+  expect(messages.map((m) => String(m.key))).toEqual(['BTC-USD', 'BTC-USD']);
   expect(JSON.parse(String(messages[1]!.value))).toEqual({
     product_id: 'BTC-USD',
     sequence: 1,
@@ -35,4 +35,10 @@ test('a non-finite probability is never published', () => {
   expect(messages).toHaveLength(1);
   expect(nonFinite).toEqual([1, 2]);
   expect(messages.every((m) => !String(m.value).includes('null'))).toBe(true);
+});
+
+test('a model name outside ASCII is encoded as UTF-8, record by record', () => {
+  const { messages } = encodePredictions(chunk(2), [0.5, 0.25], { ...model, name: 'volatilité' }, 'ticks', 0, 0);
+  expect(messages.map((m) => (JSON.parse(String(m.value)) as { model: { name: string }; source: { offset: string } }).model.name)).toEqual(['volatilité', 'volatilité']);
+  expect(JSON.parse(String(messages[1]!.value)).source.offset).toBe('1001');
 });
