@@ -59,7 +59,12 @@ const ASCII = /^[\x20-\x7e]*$/;
 export function encodePredictions(chunk: ScoredChunk, probs: ArrayLike<number>, model: ModelStamp, topic: string, partition: number, processedMs: number): { messages: Message[]; nonFinite: number[] } {
   const processed = JSON.stringify(new Date(processedMs).toISOString());
   const tail = `,"model":${JSON.stringify({ name: model.name, version: model.version, variant: model.variant })},"source":{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":"`;
+  const ascii = ASCII.test(tail);
+  // With printable ASCII only, a record's byte length is its string length: the chunk is one string
+  // (and then one Buffer) with record boundaries in `ends`; otherwise each record is its own string.
+  let text = '';
   const values: string[] = [];
+  const ends: number[] = [];
   const keys: Buffer[] = [];
   const nonFinite: number[] = [];
   // Producers stamp a whole send with one clock reading: consecutive ticks often share it.
@@ -77,24 +82,27 @@ export function encodePredictions(chunk: ScoredChunk, probs: ArrayLike<number>, 
       lastIso = new Date(lastMs).toISOString();
     }
     // product_id matches /^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/ (validated): nothing to escape.
-    values.push(
+    const value =
       `{"product_id":"${tick.productId}","sequence":${tick.sequence},"event_time":"${lastIso}","processed_time":${processed},` +
-        `"probability":${p},"label":${p >= model.decisionThreshold ? 1 : 0},"window_complete":${chunk.complete[i]}${tail}${chunk.offsets[i]}"}}`,
-    );
+      `"probability":${p},"label":${p >= model.decisionThreshold ? 1 : 0},"window_complete":${chunk.complete[i]}${tail}${chunk.offsets[i]}"}}`;
+    if (ascii) {
+      text += value;
+      ends.push(text.length);
+    } else {
+      values.push(value);
+    }
     keys.push(keyOf(tick.productId));
   }
-  const messages: Message[] = new Array(values.length);
-  if (ASCII.test(tail)) {
-    // Every piece is printable ASCII, so a record's byte length is its string length.
-    const all = Buffer.from(values.join(''), 'latin1');
+  const messages: Message[] = new Array(keys.length);
+  if (ascii) {
+    const all = Buffer.from(text, 'latin1');
     let at = 0;
-    for (let i = 0; i < values.length; i++) {
-      const end = at + values[i]!.length;
-      messages[i] = { key: keys[i]!, value: all.subarray(at, end) };
-      at = end;
+    for (let i = 0; i < keys.length; i++) {
+      messages[i] = { key: keys[i]!, value: all.subarray(at, ends[i]!) };
+      at = ends[i]!;
     }
   } else {
-    for (let i = 0; i < values.length; i++) messages[i] = { key: keys[i]!, value: values[i]! };
+    for (let i = 0; i < keys.length; i++) messages[i] = { key: keys[i]!, value: values[i]! };
   }
   return { messages, nonFinite };
 }
