@@ -5,11 +5,12 @@
 #  2. Prometheus has every ServiceMonitor target of manifests/ up (API, consumer, broker);
 #  3. Prometheus has loaded every rule group of manifests/;
 #  4. POST /predict answers 200 with a prediction;
-#  5. with the API scaled to zero, its down alert fires and reaches Alertmanager; meanwhile
-#     ticks written to Kafka turn into messages on the predictions topic, and
-#     scripts/port-forward.sh reaches Prometheus and Alertmanager;
-#  6. `npm run rollback -- --to baseline` switches every pod within 90 s while a client pod
-#     calls the API through its Service without one failed request (then back to ml).
+#  5. ticks written to Kafka turn into messages on the predictions topic;
+#  6. with the consumer scaled to zero, its down alert fires and reaches Alertmanager; while
+#     that alert waits out its `for:`, scripts/port-forward.sh reaches Prometheus and
+#     Alertmanager, and `npm run rollback -- --to baseline` switches every API pod within 90 s
+#     while a client pod calls the API through its Service without one failed request;
+#  7. the consumer, scaled back, serves baseline too; then everything goes back to ml.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -41,24 +42,24 @@ KUBECTL+=(--context "$CTX")
 NS=volwatch
 SMOKE_NS=volwatch-smoke
 PROM_PORT=${SMOKE_PROM_PORT:-19090}
-AM_PORT=${SMOKE_AM_PORT:-19093}
+AM_PORT=${SMOKE_AM_PORT:-18093}
 API_PORT=${SMOKE_API_PORT:-18080}
 PROM="http://127.0.0.1:$PROM_PORT"
 AM="http://127.0.0.1:$AM_PORT"
 API="http://127.0.0.1:$API_PORT"
 NODE_TSX="$VOLWATCH_ROOT/node_modules/.bin/tsx"
-KEYED=(--property parse.key=true --property 'key.separator=|')
+KEYED=(--reader-property parse.key=true --reader-property 'key.separator=|')
 # The Kafka tools through the jars of whichever image runs the broker (apache/kafka or ours).
 KAFKA_JAVA=("${KUBECTL[@]}" -n "$NS" exec -i kafka-0 -- java -Xmx96m -cp '/opt/kafka/libs/*')
-ALERT=VolwatchApiDown
+ALERT=VolwatchConsumerDown
 WORK=$(mktemp -d)
 pids=()
-restore_api=''
+restore_consumer=''
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [[ -n "$restore_api" ]]; then "${KUBECTL[@]}" -n "$NS" scale deployment/volwatch-api --replicas "$restore_api" >/dev/null 2>&1 || true; fi
+  if [[ -n "$restore_consumer" ]]; then "${KUBECTL[@]}" -n "$NS" scale deployment/volwatch-consumer --replicas "$restore_consumer" >/dev/null 2>&1 || true; fi
   is_dry_run || "${KUBECTL[@]}" delete namespace "$SMOKE_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -101,10 +102,12 @@ manifest_facts() { # jobs|groups|for ALERT
       .flatMap((f) => yaml.parseAllDocuments(fs.readFileSync(path.join(dir, f), "utf8")).map((d) => d.toJS()).filter(Boolean));
     const out = [];
     if (process.argv[2] === "jobs") {
+      // A Service is a target only if it has a port the ServiceMonitor names.
       for (const sm of objs.filter((o) => o.kind === "ServiceMonitor")) {
         const sel = sm.spec.selector.matchLabels || {};
+        const ports = sm.spec.endpoints.map((e) => e.port);
         for (const svc of objs.filter((o) => o.kind === "Service" && o.metadata.namespace === sm.metadata.namespace))
-          if (Object.entries(sel).every(([k, v]) => (svc.metadata.labels || {})[k] === v))
+          if (Object.entries(sel).every(([k, v]) => (svc.metadata.labels || {})[k] === v) && svc.spec.ports.some((p) => ports.includes(p.name)))
             out.push((sm.spec.jobLabel && svc.metadata.labels[sm.spec.jobLabel]) || svc.metadata.name);
       }
     } else {
@@ -260,13 +263,24 @@ client_overrides() {
         resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } }] } }));' "$image" "$client_js"
 }
 
-rollback_without_failures() {
-  local rb=("$NODE_TSX" services/rollback/main.ts --to baseline --context "$CTX" --timeout 90)
+# rollback VARIANT: npm run rollback, which waits until every API and consumer pod serves VARIANT.
+rollback() {
+  local rb=("$NODE_TSX" services/rollback/main.ts --to "$1" --context "$CTX" --timeout 90)
   [[ -n "$KCFG" ]] && rb+=(--kubeconfig "$KCFG")
+  if is_dry_run; then
+    print_cmd "${rb[@]}"
+    return 0
+  fi
+  local start=$SECONDS out
+  out=$(cd "$VOLWATCH_ROOT" && "${rb[@]}" 2>&1) || die "npm run rollback -- --to $1 failed: $out"
+  log "rollback to $1 in $((SECONDS - start)) s: $(tail -n 1 <<<"$out")"
+}
+
+rollback_without_failures() {
   if is_dry_run; then
     print_cmd "${KUBECTL[@]}" create namespace "$SMOKE_NS"
     print_cmd "${KUBECTL[@]}" -n "$SMOKE_NS" run client --restart=Never --image='<the API image>' --overrides='<client pod: POST /predict through the Service until SIGTERM>'
-    print_cmd "${rb[@]}"
+    rollback baseline
     print_cmd "${KUBECTL[@]}" -n "$SMOKE_NS" exec client -- node -e 'process.kill(1, "SIGTERM")'
     printf '  # the client summary must show 0 failed requests\n'
     return 0
@@ -276,9 +290,7 @@ rollback_without_failures() {
   "${KUBECTL[@]}" -n "$SMOKE_NS" delete pod client --ignore-not-found >/dev/null
   "${KUBECTL[@]}" -n "$SMOKE_NS" run client --restart=Never --image=unused --overrides="$(client_overrides)" >/dev/null
   retry 120 "the client pod sends requests" client_started
-  local start=$SECONDS out
-  out=$(cd "$VOLWATCH_ROOT" && "${rb[@]}" 2>&1) || die "npm run rollback -- --to baseline failed: $out"
-  log "rollback: $out (${SECONDS}s - ${start}s = $((SECONDS - start)) s)"
+  rollback baseline
   sleep 5
   "${KUBECTL[@]}" -n "$SMOKE_NS" exec client -- node -e 'process.kill(1, "SIGTERM")' >/dev/null 2>&1 || true
   retry 60 "the client pod finishes" client_done
@@ -287,9 +299,6 @@ rollback_without_failures() {
   log "client through the Service during the rollback: $summary"
   node -e 'const s = JSON.parse(process.argv[1]); if (s.failed !== 0 || s.ok < 20) { console.error("failed requests during the rollback: " + process.argv[1]); process.exit(1); }' "$summary" ||
     die "the API failed requests while the variant changed"
-  # Back to the shipped variant, so a second run starts where the first did.
-  (cd "$VOLWATCH_ROOT" && "$NODE_TSX" services/rollback/main.ts --to ml --context "$CTX" --timeout 90 ${KCFG:+--kubeconfig "$KCFG"} >/dev/null) ||
-    die "rolling back to ml failed"
 }
 client_started() { "${KUBECTL[@]}" -n "$SMOKE_NS" logs client 2>/dev/null | grep -q '^started$'; }
 client_done() { [[ "$("${KUBECTL[@]}" -n "$SMOKE_NS" get pod client -o jsonpath='{.status.phase}')" == Succeeded ]]; }
@@ -302,22 +311,22 @@ retry 30 "port-forward to Prometheus" curl -fsS -o /dev/null "$PROM/-/ready"
 retry 30 "port-forward to Alertmanager" curl -fsS -o /dev/null "$AM/-/ready"
 retry 30 "port-forward to the API" curl -fsS -o /dev/null "$API/health"
 
-log "1/6 every pod in namespace $NS Ready (restricted Pod Security Standards)"
+log "1/7 every pod in namespace $NS Ready (restricted Pod Security Standards)"
 retry "$TIMEOUT" "every pod Ready" pods_ready
 
 jobs=$(manifest_facts jobs)
 [[ -n "$jobs" ]] || die "no ServiceMonitor in manifests/: run npm run synth"
-log "2/6 ServiceMonitor targets up: $jobs"
+log "2/7 ServiceMonitor targets up: $jobs"
 # shellcheck disable=SC2086 # one argument per job
 retry "$TIMEOUT" "ServiceMonitor targets up" targets_up $jobs
 
 groups=$(manifest_facts groups)
 [[ -n "$groups" ]] || die "no PrometheusRule groups in manifests/: run npm run synth"
-log "3/6 rule groups loaded: $groups"
+log "3/7 rule groups loaded: $groups"
 # shellcheck disable=SC2086 # one argument per group name
 retry "$TIMEOUT" "rule groups loaded" rules_loaded $groups
 
-log "4/6 POST /predict"
+log "4/7 POST /predict"
 body_js='import { FEATURE_NAMES } from "./services/core/features"; process.stdout.write(JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((n) => [n, 0.01])) }));'
 if is_dry_run; then
   printf '%s > %s\n' "$(print_cmd "$NODE_TSX" -e "$body_js")" "$WORK/body.json"
@@ -327,15 +336,9 @@ fi
 retry 60 "POST /predict answers 200" predict_ok
 is_dry_run || log "prediction: $(head -c 300 "$WORK/predict.json")"
 
-alert_for=$(seconds_of "$(manifest_facts for "$ALERT")")
-log "5/6 API scaled to zero: $ALERT (for: ${alert_for}s) must reach Alertmanager; meanwhile the stream and port-forward.sh"
-replicas=2
-is_dry_run || replicas=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-api -o jsonpath='{.spec.replicas}')
-restore_api=$replicas
-k -n "$NS" scale deployment/volwatch-api --replicas 0
-
+log "5/7 ticks flow to predictions"
 if ! is_dry_run && ! "${KUBECTL[@]}" -n "$NS" get statefulset kafka >/dev/null 2>&1; then
-  log "skipped the stream check: no in-cluster Kafka (external bootstrap); check your Kafka's predictions topic instead"
+  log "skipped: no in-cluster Kafka (external bootstrap); check your Kafka's predictions topic instead"
 else
   before=0
   if is_dry_run; then
@@ -358,21 +361,31 @@ for (let i = 150; i > 0; i--) { p *= 1 + (Math.random() - 0.5) * 0.001;
   retry "$TIMEOUT" "a prediction on the predictions topic" predictions_grew "$before"
   is_dry_run || log "ticks became predictions"
 fi
+
+# The consumer, not the API, goes down for the alert: its rule's for: is minutes long, and the
+# API's rollback under load runs in the meantime.
+alert_for=$(manifest_facts for "$ALERT")
+[[ -n "$alert_for" ]] || die "no alert $ALERT in the PrometheusRules of manifests/"
+alert_for=$(seconds_of "$alert_for")
+log "6/7 consumer scaled to zero: $ALERT (for: ${alert_for}s) must reach Alertmanager; meanwhile port-forward.sh and the rollback under load"
+replicas=2
+is_dry_run || replicas=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-consumer -o jsonpath='{.spec.replicas}')
+restore_consumer=$replicas
+k -n "$NS" scale deployment/volwatch-consumer --replicas 0
+alert_deadline=$((SECONDS + alert_for + TIMEOUT))
 port_forward_script_works
 is_dry_run || log "scripts/port-forward.sh reached Prometheus and Alertmanager"
-retry $((alert_for + TIMEOUT)) "$ALERT in Alertmanager" alert_in_alertmanager
-is_dry_run || log "$ALERT fired and reached Alertmanager"
-k -n "$NS" scale deployment/volwatch-api --replicas "$replicas"
-restore_api=''
-k -n "$NS" rollout status deployment/volwatch-api --timeout "${TIMEOUT}s"
-# The API's port-forward followed a pod that is gone.
-if ! is_dry_run; then
-  kill "${pids[2]}" 2>/dev/null || true
-  forward "$NS" svc/volwatch-api "$API_PORT:8080"
-fi
-retry 60 "POST /predict answers 200 again" predict_ok
-
-log "6/6 npm run rollback -- --to baseline while a client calls the API through its Service"
 rollback_without_failures
+retry $((alert_deadline > SECONDS ? alert_deadline - SECONDS : 1)) "$ALERT in Alertmanager" alert_in_alertmanager
+is_dry_run || log "$ALERT fired and reached Alertmanager"
+
+log "7/7 consumer back: every pod serves baseline; then back to ml"
+k -n "$NS" scale deployment/volwatch-consumer --replicas "$replicas"
+restore_consumer=''
+k -n "$NS" rollout status deployment/volwatch-consumer --timeout "${TIMEOUT}s"
+rollback baseline
+# Back to the shipped variant, so a second run starts where the first did.
+rollback ml
+retry 60 "POST /predict answers 200 again" predict_ok
 
 if is_dry_run; then log "dry run complete"; else log "smoke test passed"; fi

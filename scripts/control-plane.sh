@@ -83,6 +83,8 @@ STAGING_VERSION="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
 
 # shellcheck source-path=SCRIPTDIR source=lib/k8s-pki.sh
 source "$REPO_ROOT/scripts/lib/k8s-pki.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/procs.sh
+source "$REPO_ROOT/scripts/lib/procs.sh"
 
 log() { echo "control-plane: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -105,19 +107,6 @@ need() {
   fi
 }
 
-# A pid file counts only if the process is alive and runs our binary (pids get reused).
-pid_alive() {
-  local file="$1" bin="$2" pid
-  [[ -f "$file" ]] || return 1
-  pid="$(cat "$file")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ -r "/proc/$pid/cmdline" ]] || return 1
-  # Not `tr | grep -q`: grep exiting early makes tr die of SIGPIPE, which pipefail reports.
-  local cmdline
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmdline" == *"$bin"* ]] || return 1
-  echo "$pid"
-}
 
 port_in_use() { # PORT [ADDRESS]
   (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
@@ -239,18 +228,6 @@ write_kubeconfig() {
   pki_kubeconfig "$KUBECONFIG_FILE" "https://$API_ADDRESS:$API_PORT" "$PKI" admin
 }
 
-# Launches a binary detached in its own session; stdout/stderr go to a log file.
-launch() {
-  local pidfile="$1" logfile="$2"
-  shift 2
-  if ((DRY_RUN)); then
-    printf '+ setsid'; printf ' %q' "$@"; printf ' >%q 2>&1 &\n' "$logfile"
-    return 0
-  fi
-  # fds 8/9 may hold test-k8s.sh's or the build's lock; servers must not keep it.
-  setsid "$@" >"$logfile" 2>&1 </dev/null 8>&- 9>&- &
-  echo $! >"$pidfile"
-}
 
 wait_for() {
   local what="$1" logfile="$2" pidfile="$3" bin="$4"
@@ -258,7 +235,7 @@ wait_for() {
   ((DRY_RUN)) && return 0
   local deadline=$((SECONDS + START_TIMEOUT))
   until "$@"; do
-    if ! pid_alive "$pidfile" "$bin" >/dev/null; then
+    if ! proc_pid "$pidfile" "$bin" >/dev/null; then
       log "$what exited during startup; last lines of $logfile:"
       tail -n 20 "$logfile" >&2 || true
       stop_all
@@ -280,7 +257,7 @@ etcd_healthy() {
 
 start() {
   need curl setsid base64
-  if pid_alive "$API_PID" "$APISERVER_BIN" >/dev/null && api_ready; then
+  if proc_pid "$API_PID" "$APISERVER_BIN" >/dev/null && api_ready; then
     log "already running: https://$API_ADDRESS:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
     return 0
   fi
@@ -301,14 +278,14 @@ start() {
   # The control plane is ephemeral: every start begins with an empty etcd.
   run rm -rf "$K8S_DIR/etcd-data"
   run mkdir -p "$K8S_DIR/etcd-data" "$K8S_DIR/apiserver-certs"
-  launch "$ETCD_PID" "$K8S_DIR/etcd.log" "$ETCD_BIN" \
+  proc_start "$ETCD_PID" "$K8S_DIR/etcd.log" "$ETCD_BIN" \
     --name=volwatch --data-dir="$K8S_DIR/etcd-data" \
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster="volwatch=http://127.0.0.1:$ETCD_PEER_PORT" \
     --unsafe-no-fsync --log-level=warn
   wait_for etcd "$K8S_DIR/etcd.log" "$ETCD_PID" "$ETCD_BIN" etcd_healthy
-  launch "$API_PID" "$K8S_DIR/kube-apiserver.log" "$APISERVER_BIN" \
+  proc_start "$API_PID" "$K8S_DIR/kube-apiserver.log" "$APISERVER_BIN" \
     --bind-address="$API_ADDRESS" --advertise-address="$API_ADDRESS" --secure-port="$API_PORT" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --cert-dir="$K8S_DIR/apiserver-certs" \
@@ -326,39 +303,15 @@ start() {
   ((DRY_RUN)) || log "ready in $((SECONDS - begin))s: https://$API_ADDRESS:$API_PORT, KUBECONFIG=$KUBECONFIG_FILE"
 }
 
-# Stops one process: SIGTERM, then SIGKILL after 15 s; returns once it is gone.
-stop_one() {
-  local name="$1" pidfile="$2" bin="$3" pid i
-  if ! pid="$(pid_alive "$pidfile" "$bin")"; then
-    run rm -f "$pidfile"
-    return 0
-  fi
-  run kill -TERM "$pid"
-  ((DRY_RUN)) && return 0
-  for ((i = 0; i < 150; i++)); do
-    [[ -d "/proc/$pid" ]] || break
-    sleep 0.1
-  done
-  if [[ -d "/proc/$pid" ]]; then
-    log "$name (pid $pid) ignored SIGTERM for 15s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      [[ -d "/proc/$pid" ]] || break
-      sleep 0.1
-    done
-  fi
-  [[ -d "/proc/$pid" ]] && die "$name (pid $pid) is still running"
-  rm -f "$pidfile"
-}
 
 stop_all() {
   local quiet="${1:-}"
   local was_up=0
-  if pid_alive "$API_PID" "$APISERVER_BIN" >/dev/null || pid_alive "$ETCD_PID" "$ETCD_BIN" >/dev/null; then
+  if proc_pid "$API_PID" "$APISERVER_BIN" >/dev/null || proc_pid "$ETCD_PID" "$ETCD_BIN" >/dev/null; then
     was_up=1
   fi
-  stop_one kube-apiserver "$API_PID" "$APISERVER_BIN"
-  stop_one etcd "$ETCD_PID" "$ETCD_BIN"
+  proc_stop kube-apiserver "$API_PID" "$APISERVER_BIN"
+  proc_stop etcd "$ETCD_PID" "$ETCD_BIN"
   if [[ -z "$quiet" ]] && ((!DRY_RUN)); then
     if ((was_up)); then log "stopped"; else log "not running"; fi
   fi
@@ -366,8 +319,8 @@ stop_all() {
 
 status() {
   local api_pid etcd_pid
-  api_pid="$(pid_alive "$API_PID" "$APISERVER_BIN")" || api_pid=""
-  etcd_pid="$(pid_alive "$ETCD_PID" "$ETCD_BIN")" || etcd_pid=""
+  api_pid="$(proc_pid "$API_PID" "$APISERVER_BIN")" || api_pid=""
+  etcd_pid="$(proc_pid "$ETCD_PID" "$ETCD_BIN")" || etcd_pid=""
   if ((DRY_RUN)); then
     printf '+ curl https://%s:%s/readyz\n' "$API_ADDRESS" "$API_PORT"
     return 0

@@ -3,8 +3,8 @@
 # it needs (scripts/lib/setup.sh: the pinned Node, npm ci, Debian tools, Kafka jars, Go
 # builds), then the type check, the lock-file check, jest against a real Kafka broker it
 # starts itself, the suites that must run alone (broker restarts, the local stack on its
-# fixed ports), then the Kubernetes API-server suite (scripts/test-k8s.sh). Prints one
-# closing line:
+# fixed ports), then the Kubernetes API-server suite (scripts/test-k8s.sh), then the whole
+# deployment on a real node of this machine (scripts/test-node.sh). Prints one closing line:
 #   tests: N passed, N failed
 #
 #   scripts/test.sh [--dry-run]   (--dry-run prints the plan: set-up and steps, changes nothing)
@@ -47,7 +47,21 @@ export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 
 # *.restart.test.ts stop and start brokers and *.serial.test.ts use the fixed ports and
 # topics of the local stack: both run alone, after the parallel suites.
-step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/' '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/main.json"
+step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/' '/test/node/' '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/main.json"
+# The node suite (a real Kubernetes node, kube-prometheus-stack and manifests/ on it, the
+# cluster smoke test) spends most of its time waiting (pods starting, an alert's `for:`), so it
+# runs beside the remaining suites instead of after them: it shares no port, no broker and no
+# directory with them, and waits for its builds on their locks.
+NODE_SUITE_LOG="$REPO_ROOT/.work/node-suite.log"
+NODE_SUITE_PID=""
+if is_dry_run; then
+  print_cmd bash scripts/test-node.sh --json --outputFile "$RESULTS_DIR/node.json"
+  printf '  (in the background, log: %s)\n' "$NODE_SUITE_LOG"
+else
+  echo "== kubernetes node suite (in the background, log: $NODE_SUITE_LOG)"
+  bash scripts/test-node.sh --json --outputFile "$RESULTS_DIR/node.json" >"$NODE_SUITE_LOG" 2>&1 &
+  NODE_SUITE_PID=$!
+fi
 step "jest (serial: broker restart, local stack)" npx jest --ci --runInBand --testPathPatterns '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/serial.json"
 # The end-to-end alert proof (test/e2e): real faults watched by Prometheus and Alertmanager on
 # this broker; alone, since the broker-side stall alert counts every group's offset commits.
@@ -55,6 +69,16 @@ step "end-to-end alerts" npx jest --ci --config test/e2e/jest.config.js --runInB
 step "kafka stop" bash scripts/kafka-local.sh stop
 setup_wait_background || status=1
 step "kubernetes API server suite" bash scripts/test-k8s.sh --json --outputFile "$RESULTS_DIR/k8s.json"
+if [[ -n "$NODE_SUITE_PID" ]]; then
+  echo "== kubernetes node suite (waiting for it)"
+  node_rc=0
+  wait "$NODE_SUITE_PID" || node_rc=$?
+  cat "$NODE_SUITE_LOG"
+  if ((node_rc)); then
+    echo "== kubernetes node suite FAILED" >&2
+    status=1
+  fi
+fi
 
 is_dry_run && exit 0
 node scripts/test-summary.js "$RESULTS_DIR"

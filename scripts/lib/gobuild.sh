@@ -8,7 +8,9 @@
 # VERSION  the module version to `go get` (for example v0.314.0)
 # MODULE   the module path (for example github.com/prometheus/prometheus)
 # PKG      packages to build (for example github.com/prometheus/prometheus/cmd/promtool);
-#          each lands in the bin directory under its last path element.
+#          each lands in the bin directory under its last path element. A PKG of the
+#          throwaway module itself (volwatch.local/build/NAME, a main that GOBUILD_PREPARE
+#          writes: for example CoreDNS with only the plugins we use) is built, not fetched.
 #
 # Optional environment, read per call:
 #   GOBUILD_LDFLAGS   extra -ldflags (always with -s -w)
@@ -71,7 +73,8 @@ gobuild_cached() {
 _gobuild_run() {
   local name="$1" version="$2" module="$3" dir="$4"
   shift 4
-  local mod="$dir/module" start=$SECONDS p
+  local mod="$dir/module" start=$SECONDS p gets=("$module@$version")
+  for p in "$@"; do [[ "$p" == volwatch.local/* ]] || gets+=("$p@$version"); done
   log "building $name $version from the Go module proxy (first run only; can take minutes)"
   rm -rf "$mod"
   mkdir -p "$mod" "$dir/bin"
@@ -80,7 +83,7 @@ _gobuild_run() {
     export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
     {
       go mod init "volwatch.local/build/$name" &&
-        go get "$module@$version" "${@/%/@$version}" &&
+        go get "${gets[@]}" &&
         if [[ -n "${GOBUILD_PREPARE:-}" ]]; then "$GOBUILD_PREPARE" "$mod"; fi &&
         for p in "$@"; do
           go build -trimpath ${GOBUILD_TAGS:+-tags "$GOBUILD_TAGS"} -ldflags "-s -w ${GOBUILD_LDFLAGS:-}" \

@@ -11,6 +11,9 @@
 #                        child processes tests spawn through process.execPath) runs on it.
 #   node_runtime_pin     print the pinned version
 #   node_runtime_current true when the node on PATH is at least the pinned version
+#   node_runtime_official print the directory whose bin/node is the official binary of exactly
+#                        the pinned version (fetched once as above; scripts/node-images.sh puts
+#                        it into the volwatch image)
 #
 # A dry run prints the fetch instead of doing it.
 
@@ -61,6 +64,21 @@ node_runtime_use() {
   # npm passes its own Node to scripts in these; tools that read them must see the pinned one.
   export NODE="$dir/bin/node" npm_node_execpath="$dir/bin/node"
   hash -r
+}
+
+node_runtime_official() {
+  local pin dir pkg
+  pin="$(node_runtime_pin)"
+  dir="${VOLWATCH_CACHE_DIR:-$HOME/.cache/volwatch}/node/$pin"
+  if [[ ! -x "$dir/bin/node" ]]; then
+    pkg="$(_node_runtime_package)" || die "no official Node binary package exists for $(uname -s)/$(uname -m) in the npm registry"
+    if is_dry_run; then
+      print_cmd npm pack "$pkg@$pin" --pack-destination "$dir.tmp" >&2
+    else
+      _node_runtime_fetch "$pkg" "$pin" "$dir" >&2
+    fi
+  fi
+  printf '%s\n' "$dir"
 }
 
 _node_runtime_fetch() {

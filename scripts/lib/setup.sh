@@ -24,12 +24,17 @@ needs_test() {
     java:default-jre-headless mvn:maven
   need_kafka_jars
   need_go
-  # The first build of etcd + kube-apiserver takes minutes (cached afterwards): it runs at
-  # low priority beside the jest suites; scripts/test.sh waits for it before the API-server suite.
-  need_background "etcd and kube-apiserver" bash scripts/control-plane.sh build
-  # Prometheus 3.14, Alertmanager 0.34 and Sloth 0.16 for the rule tests, the same way; the
-  # suites that need them wait on the build's lock (test/support/monitoring-tools.ts).
+  # Prometheus 3.14, Alertmanager 0.34 and Sloth 0.16 for the rule tests: built at low priority
+  # beside the jest suites; the suites that need them wait on the build's lock
+  # (test/support/monitoring-tools.ts).
   need_background "monitoring tools" bash scripts/monitoring-tools.sh build
+  # The local Kubernetes node (scripts/node-up.sh): its container runtime, iptables for
+  # kube-proxy, and mmdebstrap for its images' Debian root filesystems.
+  need_debian runc:runc iptables:iptables conntrack:conntrack mmdebstrap:mmdebstrap
+  # etcd + kube-apiserver first, then the node's binaries and images: many minutes on a new
+  # machine (cached afterwards), at low priority beside the jest suites; scripts/test.sh waits
+  # for them before the Kubernetes suites.
+  need_background "kubernetes and the node" bash scripts/node-build.sh all
 }
 
 # What `npm start` needs.

@@ -47,12 +47,12 @@ describe('npm start (scripts/run-local.sh --dry-run)', () => {
 });
 
 describe('npm test (scripts/test.sh --dry-run)', () => {
-  it('type-checks, provisions Kafka, runs jest, then the serial suites, then the API-server suite', () => {
+  it('type-checks, provisions Kafka, runs jest, starts the node suite beside the serial suites, then the API-server suite', () => {
     const r = spawnSync('bash', ['scripts/test.sh', '--dry-run'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const cmds = r.stdout.split('\n').filter((l) => l.startsWith('+ '));
     const at = (re: RegExp) => cmds.findIndex((c) => re.test(c));
-    const order = [/tsc -p tsconfig.json --noEmit/, /kafka-local\.sh start/, /jest --ci --testPathIgnorePatterns/, /jest --ci --runInBand --testPathPatterns/, /test-k8s\.sh/].map(at);
+    const order = [/tsc -p tsconfig.json --noEmit/, /kafka-local\.sh start/, /jest --ci --testPathIgnorePatterns .*\/test\/node\//, /test-node\.sh/, /jest --ci --runInBand --testPathPatterns/, /test-k8s\.sh/].map(at);
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });

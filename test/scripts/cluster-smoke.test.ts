@@ -12,27 +12,29 @@ describe('scripts/cluster-smoke.sh', () => {
     expect(r.status).toBe(0);
   });
 
-  test('--dry-run prints the checks in order: pods Ready, targets, rules, a prediction, the down alert with the stream and port-forward.sh meanwhile, the rollback under load', () => {
+  test('--dry-run prints the checks in order: pods Ready, targets, rules, a prediction, the stream, then the down alert with port-forward.sh and the rollback under load meanwhile', () => {
     const r = runScript('scripts/cluster-smoke.sh', ['--dry-run']);
     expect(r.status).toBe(0);
     const c = r.commands;
     const k = 'kubectl --context kind-volwatch';
+    const rollback = (to: string) => `${ROOT}/node_modules/.bin/tsx services/rollback/main.ts --to ${to} --context kind-volwatch --timeout 90`;
     const order = [
       indexOf(c, `${k} -n monitoring port-forward --address 127.0.0.1 svc/kube-prometheus-stack-prometheus 19090:9090`),
-      indexOf(c, `${k} -n monitoring port-forward --address 127.0.0.1 svc/kube-prometheus-stack-alertmanager 19093:9093`),
+      indexOf(c, `${k} -n monitoring port-forward --address 127.0.0.1 svc/kube-prometheus-stack-alertmanager 18093:9093`),
       indexOf(c, `${k} -n volwatch port-forward --address 127.0.0.1 svc/volwatch-api 18080:8080`),
       indexOf(c, `${k} -n volwatch get pods -o json`),
       indexOf(c, "curl -fsS 'http://127.0.0.1:19090/api/v1/targets?state=active'"),
       indexOf(c, 'curl -fsS http://127.0.0.1:19090/api/v1/rules'),
       indexOf(c, "curl -sS -H 'content-type: application/json' --data-binary"),
-      indexOf(c, `${k} -n volwatch scale deployment/volwatch-api --replicas 0`),
       indexOf(c, `node -e '<150 one-second ticks as JSON lines>' | ${k} -n volwatch exec -i kafka-0 -- java -Xmx96m -cp '/opt/kafka/libs/*' org.apache.kafka.tools.ConsoleProducer`),
       c.length - 1 - [...c].reverse().findIndex((x) => x.includes('GetOffsetShell') && x.includes('--topic predictions')),
+      indexOf(c, `${k} -n volwatch scale deployment/volwatch-consumer --replicas 0`),
       indexOf(c, 'bash ' + ROOT + '/scripts/port-forward.sh --context kind-volwatch --offset 50000 --only prometheus,alertmanager'),
-      indexOf(c, "curl -fsS 'http://127.0.0.1:19093/api/v2/alerts?filter=alertname=\"VolwatchApiDown\"&active=true'"),
-      indexOf(c, `${k} -n volwatch scale deployment/volwatch-api --replicas 2`),
       indexOf(c, `${k} -n volwatch-smoke run client --restart=Never`),
-      indexOf(c, `${ROOT}/node_modules/.bin/tsx services/rollback/main.ts --to baseline --context kind-volwatch --timeout 90`),
+      indexOf(c, rollback('baseline')),
+      indexOf(c, "curl -fsS 'http://127.0.0.1:18093/api/v2/alerts?filter=alertname=\"VolwatchConsumerDown\"&active=true'"),
+      indexOf(c, `${k} -n volwatch scale deployment/volwatch-consumer --replicas 2`),
+      indexOf(c, rollback('ml')),
     ];
     expect(order).toEqual([...order].sort((a, b) => a - b));
     // Jobs and rule groups come from the synthesized ServiceMonitors and PrometheusRules.
@@ -55,7 +57,7 @@ describe('scripts/cluster-smoke.sh', () => {
     const kubectl = r.commands.filter((c) => c.includes('kubectl '));
     expect(kubectl.length).toBeGreaterThan(5);
     for (const c of kubectl) expect(c).toContain('kubectl --kubeconfig /tmp/kc --context volwatch-node ');
-    expect(r.commands.find((c) => c.includes('services/rollback/main.ts'))).toContain('--context volwatch-node --timeout 90 --kubeconfig /tmp/kc');
+    for (const c of r.commands.filter((x) => x.includes('services/rollback/main.ts'))) expect(c).toContain('--context volwatch-node --timeout 90 --kubeconfig /tmp/kc');
   });
 
   test('a bad --timeout and missing tools are clear errors', () => {
