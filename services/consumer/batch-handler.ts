@@ -65,7 +65,10 @@ export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchP
     }
     if (deadLetters.length > 0) sends.push(publishDeadLettersOf(payload, deadLetters));
     // Both must be acknowledged before any offset of the chunk is resolved.
-    const failed = (await Promise.allSettled(sends)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const settled = await Promise.allSettled(sends);
+    // Published predictions count even when the chunk fails afterwards: scoring them again is a duplicate.
+    if (settled[0]?.status === 'fulfilled' && chunk.rows > 0) countDuplicates(state, messages, start, end);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
 
     const now = Date.now();
@@ -83,6 +86,13 @@ export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchP
     lag.processed(partition, next);
     deps.onProgress();
     deps.onCommitted();
+  }
+
+  function countDuplicates(state: PartitionState, messages: readonly KafkaMessage[], start: number, end: number): void {
+    let repeated = 0;
+    for (let i = start; i < end && Number(messages[i]!.offset) < state.scoredThrough; i++) repeated++;
+    if (repeated > 0) metrics.duplicates(repeated);
+    state.scoredThrough = Math.max(state.scoredThrough, Number(messages[end - 1]!.offset) + 1);
   }
 
   async function infer(chunk: ScoredChunk, model: ReturnType<ModelManager['current']>): Promise<{ values: ArrayLike<number>; seconds: number }> {
@@ -123,10 +133,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchP
       state.rejoined = false;
       return 0;
     }
-    if (state.mode === 'scoring') {
-      if (first < state.nextOffset) metrics.duplicates(state.nextOffset - first);
-      state.mode = 'fresh';
-    }
+    if (state.mode === 'scoring') state.mode = 'fresh';
     let step;
     try {
       step = await deps.restorer.onBatch(state, batch.messages);

@@ -62,7 +62,7 @@ export interface ConsumerMetrics {
   predicted(variant: VariantLabel, rows: number, inferenceSeconds: number): void;
   error(type: ConsumerErrorType): void;
   deadLettered(reason: DeadLetterReason): void;
-  /** Messages fetched again at offsets this process had already processed. */
+  /** Messages scored again at offsets whose predictions this member had already published. */
   duplicates(count: number): void;
   batch(seconds: number, size: number): void;
   eventLag(seconds: number): void;
@@ -100,7 +100,7 @@ export function createConsumerMetrics(groupId: string): ConsumerMetrics {
   const predictions = new Counter({ name: CONSUMER_METRICS.predictions, help: 'Predictions produced to the predictions topic, by model variant.', labelNames: ['variant'] as const, registers: r });
   const errors = new Counter({ name: CONSUMER_METRICS.errors, help: 'Errors, by type (dead-letter reasons, failed inference or produce, crashes).', labelNames: ['type'] as const, registers: r });
   const deadLettered = new Counter({ name: CONSUMER_METRICS.deadLettered, help: 'Messages published to the dead-letter topic, by reason.', labelNames: ['reason'] as const, registers: r });
-  const duplicates = new Counter({ name: CONSUMER_METRICS.duplicates, help: 'Messages fetched again at offsets this process had already processed (after a failed batch); scored again from a restored window.', registers: r });
+  const duplicates = new Counter({ name: CONSUMER_METRICS.duplicates, help: 'Messages scored again at offsets whose predictions this member had already published (a failed chunk, or a commit lost in a rebalance); scored from a restored window.', registers: r });
   const batchDuration = new Histogram({ name: CONSUMER_METRICS.batchDuration, help: 'Time to process one fetched batch: parse, features, inference, produce, commit.', buckets: BATCH_SECONDS_BUCKETS, registers: r });
   const batchSize = new Histogram({ name: CONSUMER_METRICS.batchSize, help: 'Messages per fetched batch.', buckets: BATCH_SIZE_BUCKETS, registers: r });
   const inference = new Histogram({ name: CONSUMER_METRICS.inferenceDuration, help: 'Model inference time per call (one call per chunk of rows), by variant.', labelNames: ['variant'] as const, buckets: INFERENCE_BUCKETS, registers: r });

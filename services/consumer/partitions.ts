@@ -32,6 +32,11 @@ export interface PartitionState {
   nextOffset: number;
   /** True until the first batch after a (re)join: that batch must start exactly at nextOffset. */
   rejoined: boolean;
+  /**
+   * Offsets below this were scored and their predictions published by this member during its
+   * ownership (committed or not): scoring one of them again is a duplicate.
+   */
+  scoredThrough: number;
   restore?: RestorePlan;
 }
 
@@ -70,7 +75,7 @@ export class PartitionTracker {
     for (const p of mine) {
       const state = this.parts.get(p);
       if (!state) {
-        this.parts.set(p, { partition: p, mode: 'fresh', nextOffset: -1, rejoined: true });
+        this.parts.set(p, { partition: p, mode: 'fresh', nextOffset: -1, rejoined: true, scoredThrough: -1 });
       } else {
         state.rejoined = true;
         if (state.mode === 'restoring') {

@@ -21,7 +21,7 @@ test('a restore cut short by a rebalance starts over', () => {
 });
 
 test('windows continue on a gap within a generation, never on a step back, and only exactly after a rejoin', () => {
-  const s = { partition: 0, mode: 'scoring' as const, nextOffset: 100, rejoined: false };
+  const s = { partition: 0, mode: 'scoring' as const, nextOffset: 100, rejoined: false, scoredThrough: 100 };
   expect(continuesAt(s, 100)).toBe(true);
   expect(continuesAt(s, 103)).toBe(true); // control records or retention
   expect(continuesAt(s, 99)).toBe(false); // redelivery: the windows already hold it
