@@ -56,7 +56,9 @@ export function simulatedTicks(n: number, seed = 7, startMs = Date.now() - 5000)
 }
 
 export async function produce(kafka: Kafka, topic: string, messages: { key: string | null; value: string | null }[]): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent, one request at a time: a request retried under load must not write its
+  // records twice, or a test would count the fixture's duplicates as the consumer's.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });

@@ -57,7 +57,7 @@ test('joins, a graceful leave, a kill -9 with an immediate restart and partition
   const t = await freshTopics('members', { partitions: 3 });
   const refPredictions = uniqueTopic('members-reference.predictions');
   await createTopics([refPredictions], 3);
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   stops.push(() => producer.disconnect());
 
