@@ -88,7 +88,7 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   const admin = kafka.admin();
   // kafkajs's own retries resend only the partitions that failed (a leader moving, a topic just
   // created); the sender's retries, for outages longer than these, resend whole requests.
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 12, maxRetryTime: 5000 } });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, retry: { retries: 12, maxRetryTime: 5000 } });
   await admin.connect();
   try {
     if (await ensureTopic(admin, opts.topic, opts.partitions)) logger.info({ topic: opts.topic, partitions: opts.partitions }, 'created topic');
@@ -109,7 +109,7 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   const bucket = new TokenBucket(rate, live ? Math.max(1, Math.min(opts.batchSize, rate / 20)) : 1);
   const drift = opts.drift ? { atMs: wallStart + opts.drift.afterSec * 1000, injector: new DriftInjector(opts.drift.rules) } : undefined;
   // Up to a few requests in flight keep the "max" rate high; one at a time keeps a paced stream in order.
-  const sender = new TickSender(producer, { topic: opts.topic, batchSize: opts.batchSize, maxInFlight: live ? 1 : 4, maxBuffered: Math.max(MAX_BUFFERED, opts.batchSize), backoffMs: { initial: 250, max: 10_000 }, compression: CompressionTypes.None, logger });
+  const sender = new TickSender(producer, { topic: opts.topic, batchSize: opts.batchSize, maxInFlight: 1, maxBuffered: Math.max(MAX_BUFFERED, opts.batchSize), backoffMs: { initial: 250, max: 10_000 }, compression: CompressionTypes.None, logger });
   let generated = 0;
   let drifted = 0;
   let lastLog = started;
