@@ -22,30 +22,36 @@ afterAll(async () => {
   await broker?.dispose();
 }, 60_000);
 
-test('a 15 s broker outage loses no tick and writes none twice: the producer keeps its sequences, retries, and reports what it sent', async () => {
-  const topic = uniqueTopic('produce-outage');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'producer', 'main.ts'), '--rate', '200', '--duration', '30', '--topic', topic, '--brokers', broker.brokers[0]!, '--seed', '3'], {
+/** The producer CLI against the private broker, its output collected. */
+function runProducer(topic: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'producer', 'main.ts'), ...args, '--topic', topic, '--brokers', broker.brokers[0]!], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const io = { child, out: '', err: '' };
+  child.stdout!.on('data', (d: Buffer) => (io.out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (io.err += d.toString()));
+  return io;
+}
+
+test('a 15 s broker outage loses no tick and writes none twice: the producer keeps its sequences, retries, and reports what it sent', async () => {
+  const topic = uniqueTopic('produce-outage');
+  const io = runProducer(topic, ['--rate', '200', '--duration', '30', '--seed', '3']);
+  const { child } = io;
   await new Promise((r) => setTimeout(r, 6000));
   await broker.run('stop');
   await new Promise((r) => setTimeout(r, 15_000));
   expect(child.exitCode).toBe(null); // it did not give up
   await broker.run('start');
   const { code } = await exited(child);
-  expect({ code, err: code === 0 ? '' : err.slice(-3000) }).toEqual({ code: 0, err: '' });
-  const summary = JSON.parse(out.trim().split('\n').pop()!) as { generated: number; sent: number; dropped: number; unsent: number };
+  expect({ code, err: code === 0 ? '' : io.err.slice(-3000) }).toEqual({ code: 0, err: '' });
+  const summary = JSON.parse(io.out.trim().split('\n').pop()!) as { generated: number; sent: number; dropped: number; unsent: number };
   expect(summary.dropped).toBe(0);
   expect(summary.unsent).toBe(0);
   expect(summary.sent).toBe(summary.generated);
   expect(summary.generated).toBeGreaterThan(200 * 25); // it kept generating through the outage
-  expect(err).toContain('sending ticks failed; keeping them and retrying with backoff');
+  expect(io.err).toContain('sending ticks failed; keeping them and retrying with backoff');
 
   // Every generated tick is in the topic exactly once (the idempotent producer's resends of a
   // request whose acknowledgement was lost are dropped by the broker), each product's sequences
@@ -70,21 +76,14 @@ test('a 15 s broker outage loses no tick and writes none twice: the producer kee
 
 test('a broker killed with SIGKILL mid-request at full speed: every tick is in the topic exactly once', async () => {
   const topic = uniqueTopic('produce-kill');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'producer', 'main.ts'), '--rate', 'max', '--count', '400000', '--topic', topic, '--brokers', broker.brokers[0]!, '--seed', '4'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const io = runProducer(topic, ['--rate', 'max', '--count', '400000', '--seed', '4']);
+  const { child } = io;
   // Killed while requests are in flight: some are written but never acknowledged.
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
-      if (/"msg":"producing"/.test(err) || child.exitCode !== null) {
+      if (/"msg":"producing"/.test(io.err) || child.exitCode !== null) {
         clearInterval(poll);
-        child.exitCode === null ? resolve() : reject(new Error(`the producer ended before the kill:\n${err.slice(-2000)}`));
+        child.exitCode === null ? resolve() : reject(new Error(`the producer ended before the kill:\n${io.err.slice(-2000)}`));
       }
     }, 50);
   });
@@ -92,8 +91,8 @@ test('a broker killed with SIGKILL mid-request at full speed: every tick is in t
   await new Promise((r) => setTimeout(r, 3000));
   await broker.run('start');
   const { code } = await exited(child);
-  expect({ code, err: code === 0 ? '' : err.slice(-3000) }).toEqual({ code: 0, err: '' });
-  const summary = JSON.parse(out.trim().split('\n').pop()!) as { generated: number; sent: number };
+  expect({ code, err: code === 0 ? '' : io.err.slice(-3000) }).toEqual({ code: 0, err: '' });
+  const summary = JSON.parse(io.out.trim().split('\n').pop()!) as { generated: number; sent: number };
   expect(summary.sent).toBe(400_000);
   const records = await readTopic(kafka, topic);
   const distinct = new Set(records.map((r) => r.message.value!.toString())).size;
