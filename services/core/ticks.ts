@@ -69,6 +69,38 @@ function num(o: Record<string, unknown>, field: string, min: number, max: number
   return v;
 }
 
+/** RFC 3339 date-time: date, `T` (or a space), time with optional fraction, `Z` or an offset. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch milliseconds of an RFC 3339 timestamp (the fraction truncated to the millisecond),
+ * or NaN. Stricter than Date.parse, which takes "1" for 2001-01-01 and rolls February 30
+ * over to March 2.
+ */
+export function parseRfc3339(text: string): number {
+  const m = RFC3339.exec(text);
+  if (!m) return NaN;
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const day = +m[3]!;
+  const hour = +m[4]!;
+  const minute = +m[5]!;
+  const second = +m[6]!;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (month < 1 || month > 12 || day < 1 || day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) return NaN;
+  if (hour > 23 || minute > 59 || second > 59) return NaN;
+  let offsetMin = 0;
+  if (m[8] === undefined) {
+    const oh = +m[10]!;
+    const om = +m[11]!;
+    if (oh > 23 || om > 59) return NaN;
+    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = m[7] === undefined ? 0 : +m[7].slice(0, 3).padEnd(3, '0');
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMin * 60_000;
+}
+
 const price = (o: Record<string, unknown>, field: string): number => num(o, field, TICK_DOMAIN.price.min, TICK_DOMAIN.price.max, true);
 
 /** Validates a decoded wire object and converts it to a Tick. */
@@ -89,9 +121,9 @@ export function tickFromWire(value: unknown): Tick {
   }
   const lastSize = num(o, 'last_size', 0, TICK_DOMAIN.size.max, false);
   const time = o.time;
-  const timeMs = typeof time === 'string' ? Date.parse(time) : NaN;
+  const timeMs = typeof time === 'string' ? parseRfc3339(time) : NaN;
   if (!Number.isFinite(timeMs)) {
-    throw new TickSchemaError(`time must be an ISO-8601 timestamp, got ${JSON.stringify(time)?.slice(0, 100)}`, 'time');
+    throw new TickSchemaError(`time must be an ISO-8601 (RFC 3339) timestamp like 2026-01-01T00:00:00.000Z, got ${JSON.stringify(time)?.slice(0, 100)}`, 'time');
   }
   if (timeMs < TICK_DOMAIN.timeMs.min || timeMs >= TICK_DOMAIN.timeMs.max) {
     throw new TickSchemaError(`time must be from 2000-01-01 to 2100-01-01, got ${time as string}`, 'time');

@@ -31,6 +31,13 @@ describe('parseTick', () => {
     ['a non-numeric size', JSON.stringify({ ...coinbase, last_size: 'lots' }), 'last_size'],
     ['a crossed book', JSON.stringify({ ...coinbase, best_bid: '2', best_ask: '1' }), 'best_ask'],
     ['a bad time', JSON.stringify({ ...coinbase, time: 'yesterday' }), 'time'],
+    ['a time that is a bare number (Date.parse: 2001-01-01)', JSON.stringify({ ...coinbase, time: '1' }), 'time'],
+    ['February 30 (Date.parse: March 2)', JSON.stringify({ ...coinbase, time: '2026-02-30T00:00:00Z' }), 'time'],
+    ['a time of 24:00', JSON.stringify({ ...coinbase, time: '2026-12-01T24:00:00Z' }), 'time'],
+    ['a date without a time', JSON.stringify({ ...coinbase, time: '2026-12-01' }), 'time'],
+    ['a time without a zone (local time is ambiguous)', JSON.stringify({ ...coinbase, time: '2026-12-01T10:00:00' }), 'time'],
+    ['an HTTP date', JSON.stringify({ ...coinbase, time: 'Tue, 01 Dec 2026 10:00:00 GMT' }), 'time'],
+    ['an epoch number', JSON.stringify({ ...coinbase, time: 1796119200000 }), 'time'],
     ['a fractional sequence', JSON.stringify({ ...coinbase, sequence: 1.5 }), 'sequence'],
     ['a missing field', JSON.stringify({ ...coinbase, best_bid: undefined }), 'best_bid'],
     ['a trade size beyond any market (1.7e308)', JSON.stringify({ ...coinbase, last_size: 1.7e308 }), 'last_size'],
@@ -48,6 +55,17 @@ describe('parseTick', () => {
       expect(err).toBeInstanceOf(TickSchemaError);
       expect((err as TickSchemaError).field).toBe(field);
     }
+  });
+
+  it.each([
+    ['2026-12-01T10:00:00Z', Date.UTC(2026, 11, 1, 10)],
+    ['2026-12-01T10:00:00.123456Z', Date.UTC(2026, 11, 1, 10, 0, 0, 123)],
+    ['2026-12-01T10:00:00.5Z', Date.UTC(2026, 11, 1, 10, 0, 0, 500)],
+    ['2026-12-01 10:00:00+01:00', Date.UTC(2026, 11, 1, 9)],
+    ['2026-12-01t10:00:00-05:30', Date.UTC(2026, 11, 1, 15, 30)],
+    ['2028-02-29T23:59:59.999Z', Date.UTC(2028, 1, 29, 23, 59, 59, 999)],
+  ])('reads the RFC 3339 time %s', (time, ms) => {
+    expect(parseTick(JSON.stringify({ ...coinbase, time })).timeMs).toBe(ms);
   });
 
   it('accepts the edges of the domain', () => {
