@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `npm start`: the whole system on one machine — a Kafka broker (with its JMX exporter), the
 # prediction API with a small steady load, the stream consumer, a producer streaming simulated
-# ticks, and Prometheus 3.14 and Alertmanager 0.34 (Go-module builds) running the same rules
-# as the cluster, alerts logged to .work/local/alerts.log.
+# ticks at the simulated market's own pace (default; the distribution the model was trained
+# on, so the drift alerts stay quiet), and Prometheus 3.14 and Alertmanager 0.34 (Go-module
+# builds) running the same rules as the cluster, alerts logged to .work/local/alerts.log.
 # It first installs what it needs (scripts/lib/setup.sh, needs_start).
 # Ctrl-C stops everything. Logs and state live in .work/local/.
 #
-#   scripts/run-local.sh [--dry-run] [--rate TICKS_PER_SECOND]
+#   scripts/run-local.sh [--dry-run] [--rate natural|TICKS_PER_SECOND]
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -15,10 +16,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 cd "$VOLWATCH_ROOT"
 
-usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-RATE=50
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+RATE=natural
 parse_args '--rate=RATE' "$@"
-[[ "$RATE" =~ ^[0-9]+$ && "$RATE" -gt 0 ]] || die "--rate needs a positive whole number of ticks per second"
+[[ "$RATE" == natural || ("$RATE" =~ ^[0-9]+$ && "$RATE" -gt 0) ]] || die "--rate needs \"natural\" or a positive whole number of ticks per second"
 
 setup_command start
 WORK="$VOLWATCH_ROOT/.work/local"

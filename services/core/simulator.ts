@@ -31,6 +31,13 @@ export const REGIMES: readonly [Regime, Regime] = [
   { name: 'volatile', sigmaPerSqrtSec: 0.0006, tickRate: 12, meanDurationSec: 60, spreadBps: 3 },
 ];
 
+/** Mean trades per second of the simulated market (regimes weighted by their time), over `products` products. */
+export function naturalTickRate(products: number = DEFAULT_PRODUCTS.length): number {
+  const [calm, volatile] = REGIMES;
+  const perProduct = (calm.tickRate * calm.meanDurationSec + volatile.tickRate * volatile.meanDurationSec) / (calm.meanDurationSec + volatile.meanDurationSec);
+  return perProduct * products;
+}
+
 export interface SimulatorOptions {
   readonly seed: number;
   readonly products?: readonly ProductSpec[];

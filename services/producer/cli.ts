@@ -9,7 +9,11 @@ export { UsageError };
 export const PRODUCER_USAGE = `Usage: npm run produce -- [options]
 
 Simulated ticks (default):
-  --rate <n|max>         ticks per second over all products (default 100)
+  --rate <natural|n|max> natural (default): when the simulated market trades, about 17
+                         ticks a second for 3 products, more in volatile regimes (the
+                         pace the model was trained on); n: exactly n ticks per second
+                         over all products (load tests: the trade-intensity and volume
+                         features then follow n, not the market); max: unpaced
   --duration <seconds>   stop after this long (default: until Ctrl-C, or --count)
   --count <n>            stop after this many ticks
   --products <list>      comma-separated product ids (default BTC-USD,ETH-USD,SOL-USD)
@@ -35,11 +39,12 @@ const FLAG_SPEC = {
 const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/;
 const PRODUCT_RE = /^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/;
 
-function positive(name: string, v: string, opts: { integer?: boolean; allowMax?: boolean } = {}): number {
+function positive(name: string, v: string, opts: { integer?: boolean; allowMax?: boolean; allowNatural?: boolean } = {}): number {
   if (opts.allowMax && v === 'max') return Infinity;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (opts.integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be a positive ${opts.integer ? 'integer' : 'number'}${opts.allowMax ? ' or "max"' : ''}, got "${v}"`);
+    const words = [...(opts.allowNatural ? ['"natural"'] : []), ...(opts.allowMax ? ['"max"'] : [])];
+    throw new UsageError(`--${name} must be a positive ${opts.integer ? 'integer' : 'number'}${words.length > 0 ? ` or ${words.join(' or ')}` : ''}, got "${v}"`);
   }
   return n;
 }
@@ -84,7 +89,8 @@ export function parseProducerArgs(argv: readonly string[], env: NodeJS.ProcessEn
     return { brokers, sasl, topic, partitions, batchSize, drift, source: { kind: 'replay', file: replay, speed, keepTime: values.has('keep-time') } };
   }
 
-  const rate = values.has('rate') ? positive('rate', values.get('rate')!, { allowMax: true }) : 100;
+  const rawRate = values.get('rate') ?? 'natural';
+  const rate = rawRate === 'natural' ? 'natural' : positive('rate', rawRate, { allowMax: true, allowNatural: true });
   const durationSec = values.has('duration') ? positive('duration', values.get('duration')!) : undefined;
   const count = values.has('count') ? positive('count', values.get('count')!, { integer: true }) : undefined;
   const seedRaw = values.get('seed') ?? '1';

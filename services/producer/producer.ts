@@ -5,15 +5,18 @@ import type { Logger } from '../core/logger';
 import { type Tick, tickToWire } from '../core/ticks';
 import { TokenBucket } from './pacer';
 import { TickSender } from './sender';
-import { DriftInjector, type DriftRule, ReplaySource, SimulatedSource, productSpecs, readReplayFile } from './sources';
+import { DriftInjector, type DriftRule, NaturalPaceSource, ReplaySource, SimulatedSource, productSpecs, readReplayFile } from './sources';
 
 export type TickSourceOptions =
   | {
       readonly kind: 'simulate';
       readonly seed: number;
       readonly products: readonly string[];
-      /** Ticks per second; Infinity sends as fast as the broker takes them. */
-      readonly rate: number;
+      /**
+       * Ticks per second (Infinity: as fast as the broker takes them), or 'natural': when the
+       * simulated market trades (the pace of the training data).
+       */
+      readonly rate: number | 'natural';
       /** Stop after this many seconds (undefined: until count, or until aborted). */
       readonly durationSec?: number;
       /** Stop after this many ticks. */
@@ -99,12 +102,15 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
 
   const started = performance.now();
   const wallStart = Date.now();
-  const sim = src.kind === 'simulate' ? new SimulatedSource(src.seed, productSpecs(src.products), src.rate) : undefined;
+  const natural = src.kind === 'simulate' && src.rate === 'natural' ? new NaturalPaceSource(src.seed, productSpecs(src.products), wallStart) : undefined;
+  const sim = src.kind === 'simulate' && src.rate !== 'natural' ? new SimulatedSource(src.seed, productSpecs(src.products), src.rate) : undefined;
   const replay = src.kind === 'replay' && recorded ? new ReplaySource(recorded, src.speed, src.keepTime, wallStart) : undefined;
+  // Sources whose ticks fall due at times of their own (the market's pace, a recording).
+  const timed = natural ?? replay;
   const limit = src.kind === 'simulate' ? (src.count ?? Infinity) : replay!.remaining;
   const endAt = src.kind === 'simulate' && src.durationSec !== undefined ? started + src.durationSec * 1000 : Infinity;
-  const rate = src.kind === 'simulate' ? src.rate : Infinity;
-  const live = Number.isFinite(rate);
+  const rate = src.kind === 'simulate' && src.rate !== 'natural' ? src.rate : Infinity;
+  const live = natural !== undefined || Number.isFinite(rate);
   // A bucket of ~50 ms of ticks: smooth at 2,000/s, yet few requests per second.
   const bucket = new TokenBucket(rate, live ? Math.max(1, Math.min(opts.batchSize, rate / 20)) : 1);
   const drift = opts.drift ? { atMs: wallStart + opts.drift.afterSec * 1000, injector: new DriftInjector(opts.drift.rules) } : undefined;
@@ -127,19 +133,19 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
         }
         n = bucket.take(Math.min(opts.batchSize, limit - generated));
       } else {
-        if (replay!.done) break;
-        const due = replay!.dueAtMs() - Date.now();
+        if (replay?.done) break;
+        const due = timed!.dueAtMs() - Date.now();
         if (due > 0) {
-          await sleep(Math.min(due, 1000));
+          await sleep(Math.max(1, Math.min(due, 1000, endAt - performance.now())));
           continue;
         }
-        n = opts.batchSize;
+        n = Math.min(opts.batchSize, limit - generated);
       }
       const messages: Message[] = [];
       const now = Date.now();
       for (let i = 0; i < n; i++) {
-        if (replay && (replay.done || replay.dueAtMs() > now)) break;
-        let tick = sim ? sim.next(now) : replay!.next(now);
+        if (replay?.done || (timed && timed.dueAtMs() > now)) break;
+        let tick = sim ? sim.next(now) : natural ? natural.next() : replay!.next(now);
         if (drift && tick.timeMs >= drift.atMs) {
           tick = drift.injector.apply(tick);
           drifted++;

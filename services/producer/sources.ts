@@ -39,6 +39,33 @@ export class SimulatedSource {
   }
 }
 
+/**
+ * Seeded ticks at the simulated market's own pace: each tick is due at its event time on a
+ * simulator clock started at `wallStartMs`, so the trade rate follows the regimes (about 4
+ * trades a second per product when calm, 12 when volatile) and the features the consumer
+ * computes are distributed as in training. The tick carries that event time.
+ */
+export class NaturalPaceSource {
+  private readonly sim: TickSimulator;
+  private pending: Tick;
+
+  constructor(seed: number, products: readonly ProductSpec[], wallStartMs: number) {
+    this.sim = new TickSimulator({ seed, products, startMs: wallStartMs });
+    this.pending = this.sim.next();
+  }
+
+  /** Wall-clock time at which the next tick is due. */
+  dueAtMs(): number {
+    return this.pending.timeMs;
+  }
+
+  next(): Tick {
+    const tick = this.pending;
+    this.pending = this.sim.next();
+    return tick;
+  }
+}
+
 const CSV_COLUMNS = ['product_id', 'price', 'best_bid', 'best_ask', 'last_size', 'time', 'sequence'] as const;
 
 /**

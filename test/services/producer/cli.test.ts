@@ -11,6 +11,11 @@ test('simulation flags become options; rate "max" means unpaced', () => {
   expect(parseProducerArgs(['--rate', 'max', '--count', '10'], env)).toMatchObject({ source: { rate: Infinity, count: 10 } });
 });
 
+test('the default pace is the simulated market\'s own ("natural", the pace of the training data)', () => {
+  expect(parseProducerArgs([], env)).toMatchObject({ source: { kind: 'simulate', rate: 'natural', seed: 1 } });
+  expect(parseProducerArgs(['--rate', 'natural', '--drift', 'spread=scale:3'], env)).toMatchObject({ source: { rate: 'natural' }, drift: { rules: [{ field: 'spread' }] } });
+});
+
 test('replay and drift flags become options', () => {
   const o = parseProducerArgs(['--replay', 'ticks.jsonl', '--speed', '10', '--drift-after', '60', '--drift', 'volatility=scale:3,size=shift:0.5'], env);
   expect(o).toMatchObject({
@@ -21,7 +26,7 @@ test('replay and drift flags become options', () => {
 });
 
 test.each([
-  [['--rate', '-5'], '--rate must be a positive number or "max", got "-5"'],
+  [['--rate', '-5'], '--rate must be a positive number or "natural" or "max", got "-5"'],
   [['--rate'], '--rate needs a value'],
   [['--bogus'], 'unknown argument "--bogus"'],
   [['--products', 'btc'], 'bad: btc'],
@@ -42,7 +47,7 @@ test.each([
 test('the CLI exits 2 with the reason on bad input', () => {
   const res = spawnSync(process.execPath, ['--import', 'tsx', path.join('services', 'producer', 'main.ts'), '--rate', 'fast'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
   expect(res.status).toBe(2);
-  expect(res.stderr).toBe('volwatch-producer: --rate must be a positive number or "max", got "fast"\n');
+  expect(res.stderr).toBe('volwatch-producer: --rate must be a positive number or "natural" or "max", got "fast"\n');
 });
 
 test('a bad replay file exits 2 before any connection to Kafka', () => {

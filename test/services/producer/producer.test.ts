@@ -56,6 +56,24 @@ test('simulated ticks are paced to the rate, keyed by product, and each product 
   expect(partitionOf.size).toBe(4);
 });
 
+test('at the natural pace the ticks arrive when the simulated market trades, stamped with that moment', async () => {
+  const topic = uniqueTopic('produce-natural');
+  const t0 = Date.now();
+  const summary = await produceTicks({ brokers: brokers(), topic, partitions: 1, batchSize: 1000, source: { kind: 'simulate', seed: 2, products: ['BTC-USD', 'ETH-USD', 'SOL-USD'], rate: 'natural', durationSec: 4 } }, { logger });
+  // 4 s at 12 to 36 trades a second (all calm to all volatile).
+  expect(summary.sent).toBeGreaterThanOrEqual(24);
+  expect(summary.sent).toBeLessThanOrEqual(200);
+  const ticks = (await readTopic(kafka, topic)).map((r) => parseTick(r.message.value!.toString()));
+  expect(ticks).toHaveLength(summary.sent);
+  for (const t of ticks) {
+    expect(t.timeMs).toBeGreaterThanOrEqual(t0);
+    expect(t.timeMs).toBeLessThanOrEqual(t0 + 4500);
+  }
+  // Poisson arrivals, not a metronome: the gaps between one product's trades vary.
+  const gaps = ticks.filter((t) => t.productId === 'BTC-USD').map((t, i, a) => (i > 0 ? t.timeMs - a[i - 1]!.timeMs : NaN)).slice(1);
+  expect(new Set(gaps).size).toBeGreaterThan(3);
+});
+
 test('the CLI replays a JSONL file at max speed with drift and prints a summary line', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'volwatch-replay-'));
   try {

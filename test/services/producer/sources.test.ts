@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FEATURE_NAMES, TickWindow } from '../../../services/core/features';
+import { naturalTickRate } from '../../../services/core/simulator';
 import type { Tick } from '../../../services/core/ticks';
 import { TokenBucket } from '../../../services/producer/pacer';
-import { DriftInjector, ReplayFileError, ReplaySource, SimulatedSource, parseDriftSpec, productSpecs, readReplayFile } from '../../../services/producer/sources';
+import { DriftInjector, NaturalPaceSource, ReplayFileError, ReplaySource, SimulatedSource, parseDriftSpec, productSpecs, readReplayFile } from '../../../services/producer/sources';
 
 let dir: string;
 beforeAll(() => {
@@ -67,6 +68,32 @@ test('simulated ticks are stamped with their release time and keep per-product s
     const seqs = out.filter((t) => t.productId === p).map((t) => t.sequence);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   }
+});
+
+test('at the natural pace ticks fall due at their event times: the regimes set the trade rate, ~16.8 a second for three products over hours', () => {
+  const start = 1_000_000;
+  const src = new NaturalPaceSource(4, productSpecs(['BTC-USD', 'ETH-USD', 'SOL-USD']), start);
+  const hours = 3;
+  let last = start;
+  let n = 0;
+  const perMinute = new Map<number, number>();
+  while (src.dueAtMs() < start + hours * 3_600_000) {
+    const due = src.dueAtMs();
+    const t = src.next();
+    expect(t.timeMs).toBe(due);
+    expect(t.timeMs).toBeGreaterThanOrEqual(last);
+    last = t.timeMs;
+    n++;
+    const minute = Math.floor((t.timeMs - start) / 60_000);
+    perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1 / 60);
+  }
+  expect(naturalTickRate(3)).toBeCloseTo(16.8, 6);
+  expect(n / (hours * 3600)).toBeGreaterThan(0.85 * naturalTickRate(3));
+  expect(n / (hours * 3600)).toBeLessThan(1.15 * naturalTickRate(3));
+  // Unlike a fixed --rate, the pace follows the regimes: calm minutes near 12/s, volatile ones far above.
+  const rates = [...perMinute.values()].sort((a, b) => a - b);
+  expect(rates[Math.floor(rates.length * 0.05)]!).toBeLessThan(14);
+  expect(rates[Math.floor(rates.length * 0.95)]!).toBeGreaterThan(20);
 });
 
 test('volatility drift multiplies the realised volatility the consumer computes', () => {
