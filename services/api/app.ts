@@ -76,7 +76,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps): Api {
   const metrics: ApiMetrics = createApiMetrics(config.metricsEnabled, metadata?.featureStats);
   const drift: DriftMonitor | undefined =
     config.driftEnabled && config.metricsEnabled
-      ? createModelDrift({ referenceProfile: metadata?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger })
+      ? createModelDrift({ referenceProfile: metadata?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_', config, logger })
       : undefined;
   const version = appVersion();
   let serving: ModelServing | undefined;

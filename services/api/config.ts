@@ -46,10 +46,11 @@ export const API_DEFAULTS = {
   // While draining, idle kept-alive connections are closed after this long without any
   // request: a client busy on one sends its next request well within it and is answered.
   shutdownIdleGraceMs: 1_000,
-  // Long enough to span several volatility regimes: a one-minute window sits in a single
-  // regime and differs from the (mixed) training data even when nothing is wrong.
-  driftWindowSize: 5000,
-  driftWindowMaxAgeMs: 30 * 60_000,
+  // An hour of inputs: about 12 calm/volatile regime cycles, the mix the training data has.
+  // Shorter windows flag normal regime swings (docs/drift.md, "Calibration"); 36 000 values
+  // hold an hour at the 10 req/s traffic floor, and fewer requests leave the age in charge.
+  driftWindowSize: 36_000,
+  driftWindowMaxAgeMs: 60 * 60_000,
 } as const;
 
 export function loadApiConfig(env: Env = process.env): ApiConfig {

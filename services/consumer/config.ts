@@ -72,10 +72,10 @@ export const CONSUMER_DEFAULTS = {
   lagRefreshMs: 5000,
   maxCrashRestarts: 5,
   shutdownTimeoutMs: 20_000,
-  // The stream carries every tick (tens per second per product): a longer window than the
-  // API's, so it spans several volatility regimes like the training data does.
-  driftWindowSize: 20_000,
-  driftWindowMaxAgeMs: 30 * 60_000,
+  // An hour of the stream (about 60 000 complete rows at the simulated market's pace):
+  // shorter windows flag normal regime swings (docs/drift.md, "Calibration").
+  driftWindowSize: 60_000,
+  driftWindowMaxAgeMs: 60 * 60_000,
 } as const;
 
 // Kafka topic names: legal characters, at most 249 of them.

@@ -183,7 +183,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
       manager = serving.manager;
       health.modelReady();
       if (config.driftEnabled) {
-        drift = createModelDrift({ referenceProfile: tryReadMetadata(config.modelDir)?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_consumer_', windowSize: config.driftWindowSize, windowMaxAgeMs: config.driftWindowMaxAgeMs, logger });
+        drift = createModelDrift({ referenceProfile: tryReadMetadata(config.modelDir)?.referenceProfile, registry: metrics.registry, prefix: 'volwatch_consumer_', config, logger });
         drift.start();
       }
       producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: MemoKeyPartitioner, retry: { retries: 5 } });

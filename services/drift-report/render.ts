@@ -128,7 +128,7 @@ export function renderHtml(r: DriftReport): string {
 <div id="verdict" class="verdict ${r.dataset.datasetDrift ? 'drift' : 'ok'}" data-dataset-drift="${r.dataset.datasetDrift}">${esc(verdictText(r))}</div>
 <p class="meta">Reference: <code>${esc(ref)}</code><br>Current: <code>${esc(cur)}</code><br>
 Method: <code>${esc(r.options.method)}</code> (auto = KS when the reference has ≤ ${t.smallReferenceRows} rows, normalized Wasserstein above; for features with at most 5 distinct values z-test (2 values) or chi-square, and Jensen–Shannon above ${t.smallReferenceRows} rows) ·
-thresholds: KS p ≤ ${t.ksPValue}, Wasserstein ≥ ${t.wasserstein}, z / chi-square p &lt; ${t.categoricalPValue}, Jensen–Shannon ≥ ${t.jensenShannon}, PSI ≥ ${t.psiModerate} moderate / ≥ ${t.psiMajor} major, dataset drift at share ≥ ${t.datasetShare}</p>
+thresholds: KS p ≤ ${t.ksPValue}, Wasserstein ≥ ${t.wasserstein}, z / chi-square p &lt; ${t.categoricalPValue}, Jensen–Shannon ≥ ${t.jensenShannon}, PSI ≥ ${t.psi} (levels: ≥ ${t.psiModerate} moderate, ≥ ${t.psiMajor} major), dataset drift at share ≥ ${t.datasetShare}</p>
 <h2>Features</h2>
 <table class="summary"><thead><tr><th>feature</th><th>method</th><th>score</th><th>threshold</th><th>decision</th><th>PSI</th><th>KS D / p</th><th>Wasserstein (normed)</th><th>current n</th></tr></thead>
 <tbody>${r.features.map(row).join('\n')}</tbody></table>

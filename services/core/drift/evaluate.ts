@@ -20,7 +20,9 @@ export interface DriftThresholds {
   readonly categoricalPValue: number;
   /** Jensen–Shannon drift when distance >= this. */
   readonly jensenShannon: number;
-  /** PSI "moderate" shift (and PSI's drift threshold when PSI is the method). */
+  /** PSI drift when the index >= this (when PSI is the method). */
+  readonly psi: number;
+  /** PSI "moderate" shift (the `psiLevel` reported beside every score). */
   readonly psiModerate: number;
   /** PSI "major" shift. */
   readonly psiMajor: number;
@@ -30,12 +32,13 @@ export interface DriftThresholds {
   readonly smallReferenceRows: number;
 }
 
-/** Evidently's defaults. */
+/** Evidently's defaults (the batch report's). */
 export const DEFAULT_THRESHOLDS: DriftThresholds = {
   ksPValue: 0.05,
   wasserstein: 0.1,
   categoricalPValue: 0.05,
   jensenShannon: 0.1,
+  psi: 0.1,
   psiModerate: 0.1,
   psiMajor: 0.2,
   datasetShare: 0.5,
@@ -64,6 +67,18 @@ export interface ResolvedDriftOptions {
 }
 
 export const DEFAULT_MIN_SAMPLES = 30;
+
+/**
+ * The online decision (the drift monitor's default): PSI >= 0.2, a "major" shift, per feature.
+ * Consecutive inputs of a stream are strongly autocorrelated, so the iid p-value of KS flags
+ * most hour-long windows of a healthy stream and the normalized Wasserstein distance a third
+ * of them; PSI compares binned shares and does not grow with the window size
+ * (docs/drift.md, "Calibration", measured with bench/drift-stream.ts).
+ */
+export const ONLINE_DRIFT_DEFAULTS: { readonly method: SelectableMethod; readonly thresholds: Partial<DriftThresholds> } = {
+  method: 'psi',
+  thresholds: { psi: 0.2 },
+};
 
 export function resolveDriftOptions(o: DriftOptions = {}): ResolvedDriftOptions {
   const thresholds = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
@@ -186,7 +201,7 @@ export function evaluateFeature(
       break;
     case 'psi':
       score = bins.value;
-      threshold = t.psiModerate;
+      threshold = t.psi;
       detected = score >= threshold;
       break;
   }

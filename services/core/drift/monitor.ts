@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { datasetDrift, evaluateFeature, resolveDriftOptions, type DatasetDrift, type DriftOptions, type DriftThresholds, type FeatureDrift, type ResolvedDriftOptions } from './evaluate';
+import { ONLINE_DRIFT_DEFAULTS, datasetDrift, evaluateFeature, resolveDriftOptions, type DatasetDrift, type DriftOptions, type DriftThresholds, type FeatureDrift, type ResolvedDriftOptions } from './evaluate';
 import type { FeatureProfile, ReferenceProfile } from './profile';
 import { SlidingWindow } from './window';
 
@@ -15,7 +15,7 @@ export const DRIFT_METRIC_SUFFIXES = {
   detected: 'drift_detected',
   /** Share of scored features that drifted. */
   share: 'drift_share',
-  /** 1 when drift_share >= the dataset threshold (0.5). */
+  /** 1 when drift_share >= the dataset threshold (datasetShare, default 0.5). */
   dataset: 'dataset_drift',
   /** Features that had enough recent values to be scored in the last cycle. */
   evaluated: 'drift_features_evaluated',
@@ -55,7 +55,10 @@ export interface DriftMonitorOptions {
   readonly computeIntervalMs?: number;
   /** Never start cycles closer together than this (default 1 s), whatever the traffic. */
   readonly minComputeIntervalMs?: number;
-  /** Method, KS mode, PSI bins, minSamples and thresholds (defaults: Evidently's). */
+  /**
+   * Method, KS mode, PSI bins, minSamples and thresholds. Defaults: Evidently's, except the
+   * decision: ONLINE_DRIFT_DEFAULTS (PSI >= 0.2 per feature; share >= 0.5 for the dataset).
+   */
   readonly drift?: DriftOptions;
   /** Shorthand for drift.thresholds (merged over it). */
   readonly thresholds?: Partial<DriftThresholds>;
@@ -162,7 +165,12 @@ class Monitor implements DriftMonitor {
     this.minComputeIntervalMs = o.minComputeIntervalMs ?? 1000;
     if (!(this.minComputeIntervalMs >= 0)) throw new RangeError('minComputeIntervalMs must be >= 0');
     // Online, cap the exact KS work so one feature's slice stays around a few ms (see ks.ts).
-    this.drift = resolveDriftOptions({ ksExactMaxCells: DEFAULT_ONLINE_KS_EXACT_MAX_CELLS, ...o.drift, thresholds: { ...o.drift?.thresholds, ...o.thresholds } });
+    this.drift = resolveDriftOptions({
+      ksExactMaxCells: DEFAULT_ONLINE_KS_EXACT_MAX_CELLS,
+      method: ONLINE_DRIFT_DEFAULTS.method,
+      ...o.drift,
+      thresholds: { ...ONLINE_DRIFT_DEFAULTS.thresholds, ...o.drift?.thresholds, ...o.thresholds },
+    });
     this.now = o.now ?? Date.now;
     this.onError = o.onError ?? ((err) => process.emitWarning(`drift computation failed: ${(err as Error)?.message ?? String(err)}`));
     const byName = new Map((o.profile?.features ?? []).map((f) => [f.name, f]));
@@ -179,7 +187,7 @@ class Monitor implements DriftMonitor {
     const decision =
       this.drift.method === 'auto'
         ? `KS p <= ${t.ksPValue} when the reference has <= ${t.smallReferenceRows} rows, normalized Wasserstein >= ${t.wasserstein} above; for at most 5 distinct values z-test or chi-square p < ${t.categoricalPValue}, Jensen-Shannon >= ${t.jensenShannon} above`
-        : { ks: `KS p <= ${t.ksPValue}`, wasserstein: `normalized Wasserstein >= ${t.wasserstein}`, psi: `PSI >= ${t.psiModerate}` }[this.drift.method];
+        : { ks: `KS p <= ${t.ksPValue}`, wasserstein: `normalized Wasserstein >= ${t.wasserstein}`, psi: `PSI >= ${t.psi}` }[this.drift.method];
     this.g = {
       score: new Gauge({
         name: m.score,

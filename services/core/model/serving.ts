@@ -5,7 +5,7 @@ import { FEATURE_NAMES } from '../features';
 import type { Logger } from '../logger';
 import { ModelManager } from './manager';
 import { type Model, type VariantLabel, variantLabel } from './model';
-import type { ModelServingConfig } from './serving-config';
+import { type ModelServingConfig, driftDecision } from './serving-config';
 import { type VariantFileWatcher, watchVariantFile } from './variant-file';
 
 /** The model metrics each service's metrics.ts implements under its own names. */
@@ -66,8 +66,8 @@ export interface ModelDriftOptions {
   readonly registry: Registry;
   /** Metric name prefix: `volwatch_` (API) or `volwatch_consumer_` (consumer). */
   readonly prefix: string;
-  readonly windowSize: number;
-  readonly windowMaxAgeMs: number;
+  /** The service's DRIFT_* settings. */
+  readonly config: Pick<ModelServingConfig, 'driftWindowSize' | 'driftWindowMaxAgeMs' | 'driftStattest' | 'driftStattestThreshold' | 'driftShare' | 'driftComputeIntervalMs'>;
   readonly logger: Logger;
 }
 
@@ -87,10 +87,12 @@ export function createModelDrift(o: ModelDriftOptions): DriftMonitor {
     featureNames: FEATURE_NAMES,
     registry: o.registry,
     prefix: o.prefix,
-    windowSize: o.windowSize,
-    windowMaxAgeMs: o.windowMaxAgeMs,
+    windowSize: o.config.driftWindowSize,
+    windowMaxAgeMs: o.config.driftWindowMaxAgeMs,
+    drift: driftDecision(o.config),
     // Score after a quarter of the window is new, so cycles stay rare at high rates.
-    computeEvery: Math.max(1000, Math.floor(o.windowSize / 4)),
+    computeEvery: Math.max(1000, Math.floor(o.config.driftWindowSize / 4)),
+    computeIntervalMs: o.config.driftComputeIntervalMs,
     onError: (err) => o.logger.warn({ err }, 'drift computation failed'),
   });
 }

@@ -105,23 +105,27 @@ describe('metrics disabled', () => {
 
 describe('online drift', () => {
   it('scores recent inputs against the model reference profile and exports the gauges', async () => {
-    const api = await startApi();
+    // A cycle every second: the default hour-long window is scored every 30 s or 9000 inputs.
+    const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000' });
     try {
       const ref = referenceOutputs();
       const names = Object.keys(validRow());
       const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
       for (let i = 0; i < 20; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
       let text = '';
-      // Wait for a whole cycle: the gauges are written feature by feature, one slice per event-loop turn.
-      for (let i = 0; i < 100 && !(sample(text, 'volwatch_drift_last_computed_timestamp_seconds')! > 0); i++) {
+      // Wait for a whole cycle over every input: the gauges are written feature by feature, one
+      // slice per event-loop turn, and the window size first, the timestamp last.
+      const all = () => sample(text, 'volwatch_drift_window_size{feature="log_volume_30s"}') === 20 * ref.rows.length && sample(text, 'volwatch_drift_last_computed_timestamp_seconds')! > 0;
+      for (let i = 0; i < 100 && !all(); i++) {
         await new Promise((r) => setTimeout(r, 100));
         text = await scrape(api.metricsUrl);
       }
       expect(sample(text, 'volwatch_drift_reference_available')).toBe(1);
-      // The gauge is set by the compute cycle, which starts after 1000 observations.
-      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBeGreaterThanOrEqual(1000);
-      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBeLessThanOrEqual(20 * ref.rows.length);
+      // The gauge is set by the compute cycle, once every input above is in the window.
+      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBe(20 * ref.rows.length);
+      expect(text).toMatch(/^volwatch_drift_score\{feature="rv_60s",method="psi"\} [0-9.e-]+$/m);
       expect(text).toMatch(/^volwatch_drift_score\{feature="rv_60s",method="wasserstein"\} [0-9.e-]+$/m);
+      expect(text).toMatch(/^# HELP volwatch_drift_detected 1 when the feature drifted: PSI >= 0.2$/m);
       expect(text).toMatch(/^volwatch_drift_share [0-9.]+$/m);
       const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(check.stdout + check.stderr).toBe('');

@@ -50,11 +50,11 @@ describe('DriftMonitor', () => {
     expect(() => driftMetricNames('bad-prefix')).toThrow(RangeError);
   });
 
-  test('a feature with few distinct values is scored by the categorical test, exported under its own method label', async () => {
+  test("'auto': a feature with few distinct values is scored by the categorical test, exported under its own method label", async () => {
     const rows = (n: number, ones: number) => Array.from({ length: n }, (_, i) => [i % 10 < ones ? 1 : 0, (i % 97) / 10]);
     const binaryProfile = buildReferenceProfile(rows(5000, 3), ['flag', 'level'], { seed: 1 });
     const registry = new Registry();
-    const m = createDriftMonitor({ profile: binaryProfile, featureNames: ['flag', 'level'], registry, prefix: 'volwatch_', now: () => clock });
+    const m = createDriftMonitor({ profile: binaryProfile, featureNames: ['flag', 'level'], registry, prefix: 'volwatch_', now: () => clock, drift: { method: 'auto' } });
     monitors.push(m);
     for (const r of rows(1000, 7)) m.observe(r);
     const snap = await m.computeNow();
@@ -64,12 +64,12 @@ describe('DriftMonitor', () => {
     expect(await value(registry, names.score, { feature: 'level', method: 'jensenshannon' })).toBeUndefined();
   });
 
-  test('inputs from the training distribution: scores exported, nothing drifts', async () => {
+  test('inputs from the training distribution: every score exported, PSI decides by default, nothing drifts', async () => {
     const { m, registry, names } = make();
     for (const r of referenceRows(1000, 2)) m.observe(r);
     const snap = await m.computeNow();
     expect(snap.dataset).toMatchObject({ evaluated: 3, drifted: 0, datasetDrift: false });
-    expect(snap.features.every((f) => f.method === 'wasserstein')).toBe(true); // 5000 reference rows > 1000
+    expect(snap.features.map((f) => [f.method, f.threshold])).toEqual([['psi', 0.2], ['psi', 0.2], ['psi', 0.2]]);
     expect(await value(registry, names.detected, { feature: 'y' })).toBe(0);
     expect(await value(registry, names.score, { feature: 'y', method: 'wasserstein' })).toBeLessThan(0.1);
     expect(await value(registry, names.score, { feature: 'y', method: 'ks_pvalue' })).toBeGreaterThan(0.05);
@@ -80,7 +80,7 @@ describe('DriftMonitor', () => {
     expect(await value(registry, names.referenceAvailable)).toBe(1);
   });
 
-  test('shifted inputs: the shifted features drift and the dataset verdict follows the 0.5 share', async () => {
+  test('shifted inputs: the shifted features pass PSI 0.2 and the dataset verdict follows the 0.5 share', async () => {
     const { m, registry, names } = make();
     for (const r of referenceRows(1000, 3)) m.observe([r[0]! + 1, r[1]! + 2, r[2]!]);
     const snap = await m.computeNow();
@@ -90,6 +90,8 @@ describe('DriftMonitor', () => {
     expect(byName.y!.detected).toBe(true);
     expect(byName.z!.detected).toBe(false);
     expect(byName.x!.psiLevel).toBe('major');
+    expect(byName.x!.score).toBe(byName.x!.psi);
+    expect(byName.z!.psi).toBeLessThan(0.2);
     expect(await value(registry, names.detected, { feature: 'x' })).toBe(1);
     expect(await value(registry, names.share)).toBeCloseTo(2 / 3, 12);
     expect(await value(registry, names.dataset)).toBe(1);
@@ -104,24 +106,34 @@ describe('DriftMonitor', () => {
   });
 
   test('top-level thresholds are a shorthand for drift.thresholds', async () => {
-    const { m } = make({ thresholds: { wasserstein: 5 } });
+    const { m } = make({ thresholds: { psi: 50 } });
     for (const r of referenceRows(500, 15)) m.observe([r[0]! + 1, r[1]!, r[2]!]);
     const [x] = (await m.computeNow()).features;
-    expect(x).toMatchObject({ method: 'wasserstein', threshold: 5, detected: false });
+    expect(x).toMatchObject({ method: 'psi', threshold: 50, detected: false });
   });
 
-  test("'psi' method decides on PSI >= psiModerate", async () => {
-    const { m } = make({ drift: { method: 'psi', thresholds: { psiModerate: 0.15 } } });
+  test("a PSI threshold and a dataset share of the caller's (DRIFT_STATTEST_THRESHOLD, DRIFT_SHARE)", async () => {
+    const { m, registry, names } = make({ drift: { method: 'psi', thresholds: { psi: 0.15, datasetShare: 0.3 } } });
     for (const r of referenceRows(1000, 14)) m.observe([r[0]! + 1, r[1]!, r[2]!]);
-    const [x, y] = (await m.computeNow()).features;
+    const snap = await m.computeNow();
+    const [x, y] = snap.features;
     expect(x).toMatchObject({ method: 'psi', threshold: 0.15, detected: true });
-    expect(x!.score).toBe(x!.psi);
     expect(y!.detected).toBe(y!.psi! >= 0.15);
+    expect(snap.dataset.datasetDrift).toBe(true); // 1 of 3 or more >= 0.3
+    expect(await value(registry, names.dataset)).toBe(1);
   });
 
-  test('a small reference (<= 1000 rows) decides with KS by default', async () => {
+  test("'wasserstein' decides on the normalized distance, whatever PSI says", async () => {
+    const { m } = make({ drift: { method: 'wasserstein' } });
+    for (const r of referenceRows(1000, 16)) m.observe([r[0]! + 0.15, r[1]!, r[2]!]);
+    const [x] = (await m.computeNow()).features;
+    expect(x).toMatchObject({ method: 'wasserstein', threshold: 0.1, detected: true });
+    expect(x!.score).toBe(x!.wasserstein);
+  });
+
+  test("'auto' with a small reference (<= 1000 rows) decides with KS, as Evidently does", async () => {
     const small = buildReferenceProfile(referenceRows(800, 5), NAMES, { seed: 1 });
-    const { m } = make({ profile: small });
+    const { m } = make({ profile: small, drift: { method: 'auto' } });
     for (const r of referenceRows(200, 6)) m.observe(r);
     expect((await m.computeNow()).features.every((f) => f.method === 'ks')).toBe(true);
   });
