@@ -1,14 +1,21 @@
 /**
- * A small steady load on the local API so every API panel has data: `--rate` POST /predict
- * requests per second, each with the features of the newest tick of a simulated market (the
- * simulator and feature function training used, so the inputs are in distribution), plus an
- * occasional malformed body (a client error, as real traffic has). Runs until stopped.
+ * A small steady load on the local API so every API panel has data: about `--rate` POST
+ * /predict requests per second, each with the feature row of one tick of a simulated market,
+ * plus an occasional malformed body (a client error, as real traffic has). Runs until stopped.
+ *
+ * The market runs on the wall clock at its own pace (the producer's default, the pace of the
+ * training data) and each of its ticks is sent with probability rate / (its tick rate): the
+ * requests sample ticks the way training sampled them, so the API's drift windows hold the
+ * training distribution and its drift gauges stay quiet (docs/drift.md). Requests come a bit
+ * faster in volatile regimes, as a market's callers would.
  *
  *   node --import tsx scripts/local/load.ts [--url http://127.0.0.1:8080] [--rate 4]
  */
 import { parseArgs } from 'node:util';
-import { FEATURE_NAMES, TickWindow, toFeatureRow, type FeatureRow } from '../../services/core/features';
-import { TickSimulator } from '../../services/core/simulator';
+import { FEATURE_COUNT, FEATURE_NAMES, TickWindow, toFeatureRow, type FeatureRow } from '../../services/core/features';
+import { Rng } from '../../services/core/rng';
+import { TickSimulator, naturalTickRate } from '../../services/core/simulator';
+import type { Tick } from '../../services/core/ticks';
 
 export interface LoadGenerator {
   stop(): void;
@@ -16,26 +23,40 @@ export interface LoadGenerator {
   readonly statuses: ReadonlyMap<number, number>;
 }
 
-export function startLoad(url: string, perSecond: number): LoadGenerator {
-  const sim = new TickSimulator({ seed: Date.now() % 2 ** 31 });
+/**
+ * The rows to send: `rowsUntil(t)` returns the rows of the ticks the market made up to `t`
+ * (since the previous call) that were picked, about `perSecond` a second. The market starts
+ * a minute before `startMs`, so every product's window spans its lookback from the first row.
+ */
+export function marketRows(seed: number, perSecond: number, startMs: number): { rowsUntil(nowMs: number): FeatureRow[] } {
+  const sim = new TickSimulator({ seed, startMs: startMs - 60_000 });
+  const rng = new Rng(seed ^ 0x5bd1e995);
+  const share = Math.min(1, perSecond / naturalTickRate());
   const windows = new Map<string, TickWindow>();
-  let simulatedMs = 0;
-  const nextRow = (): FeatureRow => {
-    const tick = sim.next();
-    simulatedMs = tick.timeMs;
-    let w = windows.get(tick.productId);
-    if (!w) windows.set(tick.productId, (w = new TickWindow()));
-    w.push(tick);
-    return toFeatureRow(w.features());
+  const scratch = new Float64Array(FEATURE_COUNT);
+  let pending: Tick = sim.next();
+  return {
+    rowsUntil(nowMs) {
+      const rows: FeatureRow[] = [];
+      for (; pending.timeMs <= nowMs; pending = sim.next()) {
+        let w = windows.get(pending.productId);
+        if (!w) windows.set(pending.productId, (w = new TickWindow()));
+        w.push(pending);
+        if (pending.timeMs >= startMs && w.complete && rng.next() < share) rows.push(toFeatureRow(w.features(scratch)));
+      }
+      return rows;
+    },
   };
-  // A minute of simulated market first, so the windows are full.
-  nextRow();
-  for (const end = simulatedMs + 60_000; simulatedMs < end; ) nextRow();
+}
+
+export function startLoad(url: string, perSecond: number): LoadGenerator {
+  const start = Date.now();
+  const market = marketRows(start % 2 ** 31, perSecond, start);
+  market.rowsUntil(start);
   const statuses = new Map<number, number>();
   let i = 0;
-  const send = () => {
+  const send = (row: FeatureRow) => {
     const n = i++;
-    const row = nextRow();
     // Every 50th request is a client error: the error panels show a realistic 4xx trickle.
     const body = n % 50 === 49 ? '{"features": {' : JSON.stringify({ features: Object.fromEntries(FEATURE_NAMES.map((f) => [f, row[f]])) });
     fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) }).then(
@@ -46,7 +67,7 @@ export function startLoad(url: string, perSecond: number): LoadGenerator {
       () => statuses.set(0, (statuses.get(0) ?? 0) + 1),
     );
   };
-  const timer = setInterval(send, 1000 / perSecond);
+  const timer = setInterval(() => market.rowsUntil(Date.now()).forEach(send), 50);
   return { stop: () => clearInterval(timer), statuses };
 }
 
