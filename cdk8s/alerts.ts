@@ -26,6 +26,13 @@ export interface AlertThresholds {
   readonly eventLoopLagSeconds: number;
   /** No processed message for this many seconds. @default 60 */
   readonly freshnessSeconds: number;
+  /**
+   * One feature's PSI against the training reference at or above this for 15 minutes
+   * (VolwatchFeatureDrift). PSI 0.2 is a "major" shift and counts the feature as drifted for
+   * the dataset verdict; an hour of normal traffic reaches 0.52 at most, the weakest injected
+   * single-feature drift measured (size x2) 5 (docs/drift.md, "Calibration"). @default 1
+   */
+  readonly featureDriftPsi: number;
 }
 
 export const DEFAULT_THRESHOLDS: Omit<AlertThresholds, 'runbookBaseUrl'> = {
@@ -34,11 +41,12 @@ export const DEFAULT_THRESHOLDS: Omit<AlertThresholds, 'runbookBaseUrl'> = {
   apiTrafficFloor: 10,
   eventLoopLagSeconds: 0.2,
   freshnessSeconds: 60,
+  featureDriftPsi: 1,
 };
 
 export function checkThresholds(t: AlertThresholds): void {
   check(/^https?:\/\/\S+$/.test(t.runbookBaseUrl) && !t.runbookBaseUrl.includes('#'), `runbookBaseUrl ${JSON.stringify(t.runbookBaseUrl)} must be an http(s) URL of docs/runbook.md without a #fragment`);
-  for (const k of ['apiP95Seconds', 'apiErrorRatio', 'eventLoopLagSeconds', 'freshnessSeconds'] as const) {
+  for (const k of ['apiP95Seconds', 'apiErrorRatio', 'eventLoopLagSeconds', 'freshnessSeconds', 'featureDriftPsi'] as const) {
     check(Number.isFinite(t[k]) && t[k] > 0, `alert threshold ${k} must be a positive number, got ${t[k]}`);
   }
   check(t.apiErrorRatio < 1, `alert threshold apiErrorRatio must be below 1 (a ratio), got ${t.apiErrorRatio}`);
@@ -143,18 +151,20 @@ function modelAlerts(job: string, namespace: string, m: { modelInfo: string; fal
         for: '15m',
         severity: 'warning',
         summary: `Inputs of ${job} have drifted from the training data`,
-        description: `{{ $value | humanizePercentage }} of the features ${job} scores have drifted from the model's training reference for 15 minutes (dataset drift).`,
+        description: `{{ $value | humanizePercentage }} of the features ${job} scores have drifted from the model's training reference for 15 minutes (dataset drift: at least DRIFT_SHARE of them, 0.5 by default, each past its drift test, PSI >= 0.2 by default; see ${drift.detected}).`,
       },
       t,
     ),
     alert(
       {
         alert: 'VolwatchFeatureDrift',
-        expr: `max by (${by}, feature) (${drift.detected}{${sel}}) == 1`,
+        // PSI, not drift_detected: a single feature's 0.2 ("major shift") comes and goes with the
+        // market's regimes; the alert asks for a level an hour of normal traffic never reaches.
+        expr: `max by (${by}, feature) (${drift.score}{${sel},method="psi"}) >= ${t.featureDriftPsi}`,
         for: '15m',
         severity: 'warning',
-        summary: `Feature {{ $labels.feature }} of ${job} has drifted`,
-        description: `Feature {{ $labels.feature }} of ${job} has crossed its drift threshold for 15 minutes: normalized Wasserstein distance {{ with printf "max(${drift.score}{${q},feature='%s',method='wasserstein'})" $labels.feature | query }}{{ . | first | value | printf "%.3f" }}{{ end }}, KS p-value {{ with printf "min(${drift.score}{${q},feature='%s',method='ks_pvalue'})" $labels.feature | query }}{{ . | first | value | printf "%.2g" }}{{ end }}.`,
+        summary: `Feature {{ $labels.feature }} of ${job} has drifted far from the training data`,
+        description: `The PSI of feature {{ $labels.feature }} in ${job} against the training reference has been {{ $value | printf "%.2f" }} for 15 minutes (alert at >= ${t.featureDriftPsi}; 0.2 is a major shift); normalized Wasserstein distance {{ with printf "max(${drift.score}{${q},feature='%s',method='wasserstein'})" $labels.feature | query }}{{ . | first | value | printf "%.3f" }}{{ end }}.`,
       },
       t,
     ),

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { REPO_ROOT, synthesize } from '../../cdk8s/app';
+import { REPO_ROOT, synthesize, type VolwatchAppProps } from '../../cdk8s/app';
 import type { RuleGroup } from '../../cdk8s/service-monitoring';
 
 export interface LocalMonitoringOptions {
@@ -31,6 +31,8 @@ export interface LocalMonitoringOptions {
   readonly timeScale: number;
   /** Local port per job, where it differs from the Service's port (tests on free ports). */
   readonly ports?: Readonly<Record<string, number>>;
+  /** Alert thresholds other than the cluster's (a test rendering). */
+  readonly alertThresholds?: VolwatchAppProps['alertThresholds'];
 }
 
 type Obj = Record<string, any>;
@@ -116,7 +118,7 @@ export function localAlertmanagerConfig(o: Pick<LocalMonitoringOptions, 'alertWe
 }
 
 export function writeLocalMonitoring(outDir: string, o: LocalMonitoringOptions): { files: string[]; groups: number } {
-  const objects = [...synthesize().objects.values()].flat();
+  const objects = [...synthesize({ alertThresholds: o.alertThresholds }).objects.values()].flat();
   const groups = objects.filter((x) => x.kind === 'PrometheusRule').flatMap((x) => x.spec.groups as RuleGroup[]);
   fs.mkdirSync(outDir, { recursive: true });
   const prometheus = {

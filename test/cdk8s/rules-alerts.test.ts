@@ -203,26 +203,28 @@ describe.each([
     ]);
   });
 
-  test('VolwatchFeatureDrift fires per drifted feature after 15 minutes, with its scores in the description', () => {
-    const score = (feature: string, method: string, v: string) => series(drift.score, { ...pod('a'), feature, method }, `${v}x20`);
+  test('VolwatchFeatureDrift fires per feature whose PSI holds at 1 or more for 15 minutes; 0.99 is quiet, whatever drift_detected says', () => {
+    const score = (instance: string, feature: string, method: string, v: string) => series(drift.score, { ...pod(instance), feature, method }, `${v}x20`);
     run([
       {
-        name: 'spread_bps drifted, rv_60s did not',
+        name: 'spread_bps at PSI 1 on one pod; rv_60s at 0.99, drifted by the 0.2 decision',
         interval: '1m',
         input_series: [
+          score('a', 'spread_bps', 'psi', '1'),
+          score('b', 'spread_bps', 'psi', '0.3'),
+          score('a', 'spread_bps', 'wasserstein', '0.25'),
+          score('a', 'spread_bps', 'ks_pvalue', '0.0001'),
+          score('a', 'rv_60s', 'psi', '0.99'),
+          score('a', 'rv_60s', 'wasserstein', '0.5'),
           series(drift.detected, { ...pod('a'), feature: 'spread_bps' }, '1x20'),
-          series(drift.detected, { ...pod('a'), feature: 'rv_60s' }, '0x20'),
-          score('spread_bps', 'wasserstein', '0.25'),
-          score('spread_bps', 'ks_pvalue', '0.0001'),
-          score('rv_60s', 'wasserstein', '0.01'),
-          score('rv_60s', 'ks_pvalue', '0.5'),
+          series(drift.detected, { ...pod('a'), feature: 'rv_60s' }, '1x20'),
         ],
         alert_rule_test: [
           { eval_time: '14m30s', alertname: 'VolwatchFeatureDrift', exp_alerts: [] },
           {
             eval_time: '15m',
             alertname: 'VolwatchFeatureDrift',
-            exp_alerts: [fired('VolwatchFeatureDrift', target.job, { ...target, feature: 'spread_bps' }, { '$labels.feature': 'spread_bps', "with:method='wasserstein'": '0.250', "with:method='ks_pvalue'": '0.0001' })],
+            exp_alerts: [fired('VolwatchFeatureDrift', target.job, { ...target, feature: 'spread_bps' }, { '$labels.feature': 'spread_bps', '$value | printf "%.2f"': '1.00', "with:method='wasserstein'": '0.250' })],
           },
         ],
       },
