@@ -435,7 +435,15 @@ start_addons() {
     printf '+ (PersistentVolumes volwatch-node-pv-1..%s) | %s\n' "$NODE_PV_COUNT" "$(print_cmd "${KUBECTL[@]}" apply -f - | cut -c3-)"
   else
     coredns_manifest | "${KUBECTL[@]}" apply -f - >/dev/null
-    local i
+    # The volumes belong to one cluster (etcd starts empty on every fresh start): data of an
+    # earlier one (a Kafka log formatted with other credentials) is wiped, never reused.
+    local i uid
+    uid="$("${KUBECTL[@]}" get namespace kube-system -o jsonpath='{.metadata.uid}')"
+    if [[ "$(cat "$NODE_DIR/volumes/cluster-uid" 2>/dev/null)" != "$uid" ]]; then
+      rm -rf "$NODE_DIR/volumes"
+      mkdir -p "$NODE_DIR/volumes"
+      printf '%s\n' "$uid" >"$NODE_DIR/volumes/cluster-uid"
+    fi
     for ((i = 1; i <= NODE_PV_COUNT; i++)); do
       # Any UID the pod runs as writes there: hostPath volumes get no fsGroup ownership.
       mkdir -p "$NODE_DIR/volumes/pv-$i"

@@ -1,7 +1,15 @@
 // The local node's scripts without running a node: shellcheck, the order of what they do
 // (dry runs), their argument checks. test/node/ runs them for real.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { chartEnv, indexOf, ROOT, runScript, shellcheck } from './kind-support';
+
+// A node directory of its own, so a node someone runs on this machine does not change the plan.
+const NODE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'volwatch-node-dry-'));
+const ENV = { ...process.env, VOLWATCH_NODE_DIR: NODE_DIR };
+const dry = (script: string, args: string[]) => runScript(script, args, ENV);
+afterAll(() => fs.rmSync(NODE_DIR, { recursive: true, force: true }));
 
 const NODE_SCRIPTS = ['scripts/node-up.sh', 'scripts/node-down.sh', 'scripts/node-build.sh', 'scripts/node-images.sh', 'scripts/test-node.sh'];
 const LIBS = ['scripts/lib/node-env.sh', 'scripts/lib/node-host.sh', 'scripts/lib/k8s-pki.sh', 'scripts/lib/cluster-install.sh'];
@@ -14,7 +22,7 @@ describe('the local node scripts', () => {
   });
 
   test('node-up.sh --dry-run: network, control plane, containerd and images, node agents, CoreDNS, then the chart from the shared archive and the manifests', () => {
-    const r = runScript('scripts/node-up.sh', ['--dry-run']);
+    const r = dry('scripts/node-up.sh', ['--dry-run']);
     expect(r.status).toBe(0);
     const c = r.commands;
     const env = chartEnv();
@@ -24,7 +32,7 @@ describe('the local node scripts', () => {
       indexOf(c, 'ip link add volwatch0 type bridge'),
       indexOf(c, 'ip addr add 10.244.0.1/24 dev volwatch0'),
       indexOf(c, "iptables -w -A VOLWATCH-NODE-FORWARD -s 10.244.0.0/16 '!' -d 10.244.0.0/16 -j DROP"),
-      indexOf(c, `env VOLWATCH_K8S_DIR=${ROOT}/.work/node/k8s VOLWATCH_K8S_ADDRESS=10.244.0.1`),
+      indexOf(c, `env VOLWATCH_K8S_DIR=${NODE_DIR}/k8s VOLWATCH_K8S_ADDRESS=10.244.0.1`),
       c.findIndex((x) => x.includes('/kube-apiserver --bind-address=10.244.0.1 --advertise-address=10.244.0.1')),
       c.findIndex((x) => x.includes('/containerd --config ')),
       indexOf(c, `bash ${ROOT}/scripts/node-images.sh import`),
@@ -46,7 +54,7 @@ describe('the local node scripts', () => {
   });
 
   test('node-up.sh keeps every server off the machine network: API server and kubelet on the bridge, the rest on loopback', () => {
-    const c = runScript('scripts/node-up.sh', ['--dry-run']).commands;
+    const c = dry('scripts/node-up.sh', ['--dry-run']).commands;
     const line = (bin: string) => c.find((x) => x.includes(`/${bin} `))!;
     expect(line('etcd')).toContain('--listen-client-urls=http://127.0.0.1:23794');
     expect(line('kube-apiserver')).toContain('--bind-address=10.244.0.1');
@@ -57,24 +65,24 @@ describe('the local node scripts', () => {
   });
 
   test('node-up.sh --node-only stops before the chart; a bad --timeout or manifest directory is a sentence', () => {
-    const only = runScript('scripts/node-up.sh', ['--dry-run', '--node-only']);
+    const only = dry('scripts/node-up.sh', ['--dry-run', '--node-only']);
     expect(only.status).toBe(0);
     expect(only.commands.some((x) => x.includes('upgrade --install') || x.includes('manifests/'))).toBe(false);
-    const t = runScript('scripts/node-up.sh', ['--dry-run', '--timeout', 'soon']);
+    const t = dry('scripts/node-up.sh', ['--dry-run', '--timeout', 'soon']);
     expect(t.status).toBe(1);
     expect(t.stderr).toContain('--timeout must be a positive number of seconds, got soon');
-    const m = runScript('scripts/node-up.sh', ['--dry-run', '--manifests', '/nonexistent']);
+    const m = dry('scripts/node-up.sh', ['--dry-run', '--manifests', '/nonexistent']);
     expect(m.status).toBe(1);
     expect(m.stderr).toContain('manifest directory /nonexistent not found: run npm run synth');
   });
 
   test('node-down.sh --dry-run: scheduler, controllers and kubelet first, pods through the CRI, containerd, kube-proxy, control plane, bridge', () => {
-    const r = runScript('scripts/node-down.sh', ['--dry-run']);
+    const r = dry('scripts/node-down.sh', ['--dry-run']);
     expect(r.status).toBe(0);
     const c = r.commands;
     const order = [
       c.findIndex((x) => x.includes(' rmp --all --force')),
-      indexOf(c, `env VOLWATCH_K8S_DIR=${ROOT}/.work/node/k8s`),
+      indexOf(c, `env VOLWATCH_K8S_DIR=${NODE_DIR}/k8s`),
       indexOf(c, 'ip link delete volwatch0'),
     ];
     expect(order.every((i) => i >= 0)).toBe(true);
