@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { check, checkImage, DNS_EGRESS, memoryBytes, namespaceSelector, resources, restrictedContainerSecurity, restrictedPodSecurity, type ResourceProps } from './common';
+import { check, checkDnsLabel, checkImage, DNS_EGRESS, memoryBytes, namespaceSelector, resources, restrictedContainerSecurity, restrictedPodSecurity, type ResourceProps } from './common';
 import { JMX_EXPORTER_PORT, jmxExporterConfig } from './kafka-metrics';
 import { componentLabels, type ComponentLabels } from './labels';
 
@@ -64,7 +64,32 @@ export interface KafkaBrokerProps extends Partial<ResourceProps> {
   readonly jmxExporterImage?: string;
   /** Namespace of the Prometheus that scrapes the broker's metrics port. @default 'monitoring' */
   readonly monitoringNamespace?: string;
+  /**
+   * `app.kubernetes.io/name` of the pods in the namespace that may open the client port,
+   * besides the topic Job: every other pod is refused by the broker's NetworkPolicy.
+   * @default KAFKA_CLIENTS (the consumer, and the producer when you run it in the cluster)
+   */
+  readonly clients?: readonly string[];
 }
+
+/** The workloads that talk to the broker: the stream consumer and the tick producer. */
+export const KAFKA_CLIENTS: readonly string[] = ['volwatch-consumer', 'volwatch-producer'];
+const TOPICS_JOB = 'kafka-topics';
+
+/**
+ * SCRAM-SHA-512 users of the client listener, by the key of their password in the Secret
+ * KAFKA_CREDENTIALS_SECRET, which the bootstrap scripts create (scripts/lib/cluster-install.sh:
+ * random passwords, kept when the Secret exists). The broker registers every user when it formats
+ * its storage; each client mounts only its own key.
+ */
+export const KAFKA_USERS = { consumer: 'volwatch-consumer', producer: 'volwatch-producer', topics: TOPICS_JOB } as const;
+export type KafkaUser = keyof typeof KAFKA_USERS;
+export const KAFKA_CREDENTIALS_SECRET = 'kafka-credentials';
+/** Where a client container finds its own password (KAFKA_SASL_PASSWORD_FILE). */
+export const KAFKA_PASSWORD_FILE = '/var/run/secrets/volwatch/kafka/password';
+/** The broker's own listener for in-pod tools (and the inter-broker traffic of this one broker): loopback, no authentication. */
+export const KAFKA_INTERNAL_PORT = 9095;
+const CREDENTIALS_DIR = '/etc/kafka-credentials';
 
 /** Where the volwatch image keeps the JMX exporter agent jar. */
 export const JMX_AGENT_PATH = '/opt/jmx-exporter/jmx_prometheus_javaagent.jar';
@@ -86,6 +111,14 @@ const DATA_DIR = '/var/lib/kafka/data';
 const CONTROLLER_PORT = 9093;
 /** What kafka-run-class.sh passes to the broker JVM besides the heap. */
 const JVM_OPTS = '-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true';
+
+/** The volume holding one client's password at KAFKA_PASSWORD_FILE (mount it at its directory). */
+export function kafkaPasswordVolume(user: KafkaUser): k8s.Volume {
+  return {
+    name: 'kafka-password',
+    secret: { secretName: KAFKA_CREDENTIALS_SECRET, items: [{ key: user, path: path.posix.basename(KAFKA_PASSWORD_FILE) }], defaultMode: 0o440 },
+  };
+}
 
 /** A Java properties file, keys in the given order. */
 function properties(entries: Record<string, string | number>): string {
@@ -139,6 +172,7 @@ export class KafkaBroker extends Construct {
     this.namespace = props.namespace;
     this.metrics = props.externalBootstrapServers === undefined && props.jmxExporterImage !== undefined;
     if (props.jmxExporterImage !== undefined) checkImage('KafkaBroker jmxExporterImage', props.jmxExporterImage);
+    for (const c of props.clients ?? KAFKA_CLIENTS) checkDnsLabel('KafkaBroker', 'clients entry', c);
     for (const t of this.topics) {
       check(/^[A-Za-z0-9._-]{1,249}$/.test(t.name), `KafkaBroker: topic name ${JSON.stringify(t.name)} is not valid: use letters, digits, ".", "_" and "-"`);
       check(Number.isInteger(t.partitions) && t.partitions >= 1, `KafkaBroker: topic ${t.name} partitions ${t.partitions} must be an integer >= 1`);
@@ -214,13 +248,17 @@ export class KafkaBroker extends Construct {
       'process.roles': 'broker,controller',
       'node.id': 1,
       'controller.quorum.voters': `1@127.0.0.1:${CONTROLLER_PORT}`,
-      // The controller listener is pod-local: only this broker talks to its controller.
-      listeners: `PLAINTEXT://:${KafkaBroker.CLIENT_PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
+      // Clients authenticate with SCRAM-SHA-512. The controller and the internal listener are
+      // pod-local: only this broker and tools exec'd into its pod reach them.
+      listeners: `CLIENT://:${KafkaBroker.CLIENT_PORT},INTERNAL://127.0.0.1:${KAFKA_INTERNAL_PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
       // A single broker: the client Service name is a stable address for it.
-      'advertised.listeners': `PLAINTEXT://${this.bootstrapServers}`,
-      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'advertised.listeners': `CLIENT://${this.bootstrapServers},INTERNAL://127.0.0.1:${KAFKA_INTERNAL_PORT}`,
+      'listener.security.protocol.map': 'CLIENT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'controller.listener.names': 'CONTROLLER',
-      'inter.broker.listener.name': 'PLAINTEXT',
+      'inter.broker.listener.name': 'INTERNAL',
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'listener.name.client.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'listener.name.client.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'log.dirs': DATA_DIR,
       'num.partitions': 3,
       'auto.create.topics.enable': 'false',
@@ -235,10 +273,19 @@ export class KafkaBroker extends Construct {
     });
     // Tools log at log4j2's default (errors only); the broker through log4j2.properties.
     const java = (opts: string, main: string) => `java ${opts} -cp '${KAFKA_LIBS}/*' ${main}`;
+    // The SCRAM users go into the metadata log when the storage is formatted. Passwords reach the
+    // JVM through a java @argfile on the /tmp emptyDir, never through a command line (ps shows those).
+    const scram = Object.entries(KAFKA_USERS).map(([key, user]) => `  printf '%s\\n' --add-scram "SCRAM-SHA-512=[name=${user},password=$(cat ${CREDENTIALS_DIR}/${key})]" >>/tmp/format.args`);
     const brokerScript = [
       'set -eu',
       `if [ ! -f ${DATA_DIR}/meta.properties ]; then`,
-      `  ${java('-Xmx128m', 'kafka.tools.StorageTool')} format --ignore-formatted --cluster-id "$CLUSTER_ID" --config ${CONFIG_DIR}/server.properties`,
+      '  umask 077',
+      `  printf '%s\\n' -Xmx128m -cp '${KAFKA_LIBS}/*' kafka.tools.StorageTool format --ignore-formatted --cluster-id "$CLUSTER_ID" --config ${CONFIG_DIR}/server.properties >/tmp/format.args`,
+      ...scram,
+      // Its report lists the users' SCRAM verifiers: not for the pod log.
+      '  java @/tmp/format.args >/dev/null',
+      `  echo "formatted ${DATA_DIR} with the SCRAM users ${Object.values(KAFKA_USERS).join(', ')}"`,
+      '  rm -f /tmp/format.args',
       'fi',
       // KAFKA_OPTS: extra JVM flags (agents, system properties), as kafka-run-class.sh reads them.
       `exec ${java(`$KAFKA_HEAP_OPTS ${JVM_OPTS} \${KAFKA_OPTS:-} -Dlog4j2.configurationFile=${CONFIG_DIR}/log4j2.properties`, 'kafka.Kafka')} ${CONFIG_DIR}/server.properties`,
@@ -295,6 +342,7 @@ export class KafkaBroker extends Construct {
                 volumeMounts: [
                   { name: 'data', mountPath: DATA_DIR },
                   { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(this.metrics
                     ? [
@@ -324,6 +372,7 @@ export class KafkaBroker extends Construct {
             volumes: [
               configVolume,
               tmpVolume,
+              { name: 'credentials', secret: { secretName: KAFKA_CREDENTIALS_SECRET, defaultMode: 0o440 } },
               ...(jmxConfigMap
                 ? [
                     { name: 'jmx-exporter', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
@@ -349,10 +398,16 @@ export class KafkaBroker extends Construct {
       spec: {
         podSelector: selector,
         policyTypes: ['Ingress', 'Egress'],
-        // Clients live in this namespace (consumer, topic Job, producer); the controller listens on the pod's loopback.
+        // Only the named clients of this namespace (consumer, producer, topic Job) reach the client
+        // port; the controller listens on the pod's loopback.
         // The metrics port is for the monitoring namespace's Prometheus only.
         ingress: [
-          { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] },
+          {
+            from: [...(props.clients ?? KAFKA_CLIENTS), TOPICS_JOB].map((name) => ({
+              podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': props.instance } },
+            })),
+            ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }],
+          },
           ...(this.metrics ? [{ from: [{ namespaceSelector: namespaceSelector(props.monitoringNamespace ?? 'monitoring') }], ports: [{ protocol: 'TCP', port: tcp(JMX_EXPORTER_PORT) }] }] : []),
         ],
         // Itself through its advertised Service address (hairpin), and DNS to resolve it.
@@ -360,17 +415,31 @@ export class KafkaBroker extends Construct {
       },
     });
 
-    const topicsLabels = componentLabels({ name: 'kafka-topics', component: 'topics', instance: props.instance, version });
-    // kafka-topics.sh is TopicCommand; called directly, it runs on any image with the jars.
+    const topicsLabels = componentLabels({ name: TOPICS_JOB, component: 'topics', instance: props.instance, version });
+    const topicsMetadata = { name: TOPICS_JOB, namespace: ns, labels: { ...topicsLabels.labels } };
+    // kafka-topics.sh is TopicCommand; called directly, it runs on any image with the jars. It
+    // logs in as its own SCRAM user, from a client config written to /tmp (not a command line).
     const script = [
       'set -eu',
-      `topics() { ${java('-Xmx96m', 'org.apache.kafka.tools.TopicCommand')} --bootstrap-server "$BOOTSTRAP" "$@"; }`,
+      'umask 077',
+      `printf '%s\\n' security.protocol=SASL_PLAINTEXT sasl.mechanism=SCRAM-SHA-512 "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\\"${KAFKA_USERS.topics}\\" password=\\"$(cat ${KAFKA_PASSWORD_FILE})\\";" >/tmp/client.properties`,
+      `topics() { ${java('-Xmx96m', 'org.apache.kafka.tools.TopicCommand')} --bootstrap-server "$BOOTSTRAP" --command-config /tmp/client.properties "$@"; }`,
       'until topics --list >/dev/null; do echo "waiting for $BOOTSTRAP"; sleep 3; done',
       ...this.topics.map((t) => `topics --create --if-not-exists --topic ${t.name} --partitions ${t.partitions} --replication-factor 1`),
       'topics --describe',
     ].join('\n');
+    // Its own identity and policy: no API token, no ingress, egress to the broker and DNS only.
+    new k8s.KubeServiceAccount(this, 'topics-sa', { metadata: topicsMetadata, automountServiceAccountToken: false });
+    new k8s.KubeNetworkPolicy(this, 'topics-netpol', {
+      metadata: topicsMetadata,
+      spec: {
+        podSelector: { matchLabels: { ...topicsLabels.selector } },
+        policyTypes: ['Ingress', 'Egress'],
+        egress: [{ to: [{ podSelector: selector }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }, DNS_EGRESS],
+      },
+    });
     new k8s.KubeJob(this, 'topics', {
-      metadata: { name: 'kafka-topics', namespace: ns, labels: { ...topicsLabels.labels } },
+      metadata: topicsMetadata,
       spec: {
         backoffLimit: 6,
         activeDeadlineSeconds: 600,
@@ -378,7 +447,7 @@ export class KafkaBroker extends Construct {
           metadata: { labels: { ...topicsLabels.labels } },
           spec: {
             restartPolicy: 'OnFailure',
-            serviceAccountName: KafkaBroker.NAME,
+            serviceAccountName: TOPICS_JOB,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             securityContext: restrictedPodSecurity(KAFKA_UID),
@@ -394,10 +463,11 @@ export class KafkaBroker extends Construct {
                 volumeMounts: [
                   { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
+                  { name: 'kafka-password', mountPath: path.posix.dirname(KAFKA_PASSWORD_FILE), readOnly: true },
                 ],
               },
             ],
-            volumes: [configVolume, tmpVolume],
+            volumes: [configVolume, tmpVolume, kafkaPasswordVolume('topics')],
           },
         },
       },

@@ -8,7 +8,11 @@ export interface VolwatchNamespaceProps {
   readonly name?: string;
 }
 
-/** The namespace, with Pod Security Standards `restricted` enforced (and audited/warned) by label. */
+/**
+ * The namespace, with Pod Security Standards `restricted` enforced (and audited/warned) by label,
+ * and a default-deny NetworkPolicy: a pod talks to nothing and nothing talks to it unless its
+ * component's own policy says so.
+ */
 export class VolwatchNamespace extends Construct {
   readonly name: string;
 
@@ -28,6 +32,10 @@ export class VolwatchNamespace extends Construct {
           'pod-security.kubernetes.io/warn': 'restricted',
         },
       },
+    });
+    new k8s.KubeNetworkPolicy(this, 'default-deny', {
+      metadata: { name: 'default-deny', namespace: this.name, labels: { 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/managed-by': MANAGED_BY } },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
   }
 }

@@ -1,8 +1,9 @@
+import * as path from 'node:path';
 import type { Construct } from 'constructs';
 import { CONSUMER_DEFAULTS } from '../services/consumer/config';
 import { k8s } from 'cdk8s-plus-28';
 import { check, DNS_EGRESS } from './common';
-import type { KafkaBroker } from './kafka-broker';
+import { KAFKA_PASSWORD_FILE, KAFKA_USERS, kafkaPasswordVolume, type KafkaBroker } from './kafka-broker';
 import { ModelService, modelWorkload, type ModelServiceProps } from './workload';
 
 export interface StreamConsumerProps extends ModelServiceProps {
@@ -52,7 +53,12 @@ export class StreamConsumer extends ModelService {
           KAFKA_CLIENT_ID: this.name,
           KAFKA_GROUP_ID: props.groupId ?? 'volwatch-consumer',
           ...topics,
+          // The in-namespace broker authenticates its clients (SCRAM-SHA-512, its own user).
+          ...(props.kafka.external
+            ? {}
+            : { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: KAFKA_USERS.consumer, KAFKA_SASL_PASSWORD_FILE: KAFKA_PASSWORD_FILE }),
         },
+        extraVolumes: props.kafka.external ? [] : [{ volume: kafkaPasswordVolume('consumer'), mountPath: path.posix.dirname(KAFKA_PASSWORD_FILE) }],
         livenessPath: '/health',
         readinessPath: '/ready',
         probePort: this.metricsPortName,

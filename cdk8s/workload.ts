@@ -66,6 +66,8 @@ export interface ModelPodInput {
   readonly probePort: string;
   /** The service's own graceful-drain budget (SHUTDOWN_TIMEOUT_MS). */
   readonly shutdownTimeoutMs: number;
+  /** More read-only volumes (for example a Secret's file), each mounted at its path. */
+  readonly extraVolumes?: readonly { readonly volume: k8s.Volume; readonly mountPath: string }[];
 }
 
 /** Checks the shared props and builds the Deployment spec both model services use. */
@@ -148,10 +150,15 @@ export function modelDeploymentSpec(i: ModelPodInput): k8s.DeploymentSpec {
               // The whole directory, never subPath: the kubelet does not refresh subPath mounts.
               { name: 'model-variant', mountPath: ModelVariantConfig.MOUNT_DIR, readOnly: true },
               { name: 'tmp', mountPath: '/tmp' },
+              ...(i.extraVolumes ?? []).map((v) => ({ name: v.volume.name, mountPath: v.mountPath, readOnly: true })),
             ],
           },
         ],
-        volumes: [p.modelVariant.volume('model-variant'), { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+        volumes: [
+          p.modelVariant.volume('model-variant'),
+          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+          ...(i.extraVolumes ?? []).map((v) => v.volume),
+        ],
       },
     },
   };

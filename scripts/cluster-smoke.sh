@@ -49,8 +49,10 @@ AM="http://127.0.0.1:$AM_PORT"
 API="http://127.0.0.1:$API_PORT"
 NODE_TSX="$VOLWATCH_ROOT/node_modules/.bin/tsx"
 KEYED=(--reader-property parse.key=true --reader-property 'key.separator=|')
-# The Kafka tools through the jars of whichever image runs the broker (apache/kafka or ours).
+# The Kafka tools through the jars of whichever image runs the broker (apache/kafka or ours),
+# inside the broker pod, on its loopback listener (clients elsewhere authenticate with SCRAM).
 KAFKA_JAVA=("${KUBECTL[@]}" -n "$NS" exec -i kafka-0 -- java -Xmx96m -cp '/opt/kafka/libs/*')
+KAFKA_LOCAL=127.0.0.1:9095
 ALERT=VolwatchConsumerDown
 WORK=$(mktemp -d)
 pids=()
@@ -197,14 +199,14 @@ alert_in_alertmanager() {
 }
 
 predictions_offset() {
-  "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server localhost:9092 --topic predictions 2>/dev/null |
+  "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$KAFKA_LOCAL" --topic predictions 2>/dev/null |
     awk -F: '{ s += $3 } END { print s + 0 }'
 }
 
 predictions_grew() { # BEFORE
   local now
   if is_dry_run; then
-    print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server localhost:9092 --topic predictions
+    print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$KAFKA_LOCAL" --topic predictions
     printf '  # summed end offsets must exceed the value before the ticks were sent\n'
     return 0
   fi
@@ -342,7 +344,7 @@ if ! is_dry_run && ! "${KUBECTL[@]}" -n "$NS" get statefulset kafka >/dev/null 2
 else
   before=0
   if is_dry_run; then
-    print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server localhost:9092 --topic predictions
+    print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$KAFKA_LOCAL" --topic predictions
   else
     before=$(predictions_offset)
   fi
@@ -354,9 +356,9 @@ for (let i = 150; i > 0; i--) { p *= 1 + (Math.random() - 0.5) * 0.001;
     last_size: "0.01", time: new Date(now - i * 1000).toISOString(), sequence: 1e9 + 150 - i })); }'
   if is_dry_run; then
     printf "+ node -e '<150 one-second ticks as JSON lines>' | %s\n" \
-      "$(print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}" | cut -c3-)"
+      "$(print_cmd "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$KAFKA_LOCAL" --topic ticks "${KEYED[@]}" | cut -c3-)"
   else
-    node -e "$gen_ticks" | "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server localhost:9092 --topic ticks "${KEYED[@]}"
+    node -e "$gen_ticks" | "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$KAFKA_LOCAL" --topic ticks "${KEYED[@]}"
   fi
   retry "$TIMEOUT" "a prediction on the predictions topic" predictions_grew "$before"
   is_dry_run || log "ticks became predictions"

@@ -9,7 +9,9 @@
 #   install_chart CHART [helm args...]     helm upgrade --install of CHART (a repo/name or a .tgz)
 #                                          with charts/kube-prometheus-stack/values.yaml and the
 #                                          extra args (more --values, --version, ...)
-#   apply_manifests DIR                    core objects, then (after the CRDs) the monitoring.coreos.com ones
+#   apply_manifests DIR                    the namespace, the Kafka credentials Secret (when DIR has the
+#                                          broker), core objects, then (after the CRDs) the
+#                                          monitoring.coreos.com ones
 #   wait_rollouts DIR [TIMEOUT]            broker, topic Job, API and consumer ready
 CHART_VALUES="$VOLWATCH_ROOT/charts/kube-prometheus-stack/values.yaml"
 APP_NAMESPACE=volwatch
@@ -51,6 +53,31 @@ install_chart() {
     --values "$CHART_VALUES" "$@" --wait --timeout 15m
 }
 
+# The SCRAM passwords of the in-cluster broker's users (cdk8s/kafka-broker.ts KAFKA_USERS), one
+# key each, random and kept when the Secret exists; through stdin, never a command line.
+KAFKA_CREDENTIALS_SECRET=kafka-credentials
+KAFKA_CREDENTIAL_KEYS=(consumer producer topics)
+install_kafka_credentials() {
+  if is_dry_run; then
+    printf '+ (generate a random 32-character password for each of %s) | %s\n' "${KAFKA_CREDENTIAL_KEYS[*]}" \
+      "$(print_cmd "${KUBECTL[@]}" -n "$APP_NAMESPACE" apply -f - | cut -c3-)"
+    return 0
+  fi
+  if "${KUBECTL[@]}" -n "$APP_NAMESPACE" get secret "$KAFKA_CREDENTIALS_SECRET" >/dev/null 2>&1; then
+    log "Secret $KAFKA_CREDENTIALS_SECRET exists: keeping its passwords"
+    return 0
+  fi
+  local doc key password
+  doc=$(printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:\n' "$KAFKA_CREDENTIALS_SECRET" "$APP_NAMESPACE")
+  for key in "${KAFKA_CREDENTIAL_KEYS[@]}"; do
+    password=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
+    [[ ${#password} -eq 32 ]] || die "could not generate a Kafka password from /dev/urandom"
+    doc+=$(printf '\n  %s: %s' "$key" "$password")
+  done
+  printf '%s\n' "$doc" | "${KUBECTL[@]}" apply -f - >/dev/null
+  unset password doc
+}
+
 apply_manifests() {
   local dir="$1" f core=() crd=()
   # Anything of monitoring.coreos.com needs the chart's CRDs first.
@@ -61,6 +88,10 @@ apply_manifests() {
   for f in "${core[@]}"; do
     # --force-conflicts: the manifests are the source of truth; a re-run restores them.
     k apply --server-side --force-conflicts --field-manager=volwatch -f "$f"
+    # The broker and its clients read their passwords from this Secret: it exists before they start.
+    if grep -q '^kind: Namespace' "$f" && grep -q "secretName: $KAFKA_CREDENTIALS_SECRET" "$dir"/*.yaml; then
+      install_kafka_credentials
+    fi
   done
   k wait --for=condition=Established --timeout=180s \
     crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com

@@ -40,6 +40,7 @@ describe('constructor checks reject props that cannot work, saying how to fix th
     fails({ kafka: { clusterId: 'short' } }, /clusterId "short" must be 22 base64url characters/);
     fails({ kafka: { heap: '1g', memoryLimit: '1Gi' } }, /KafkaBroker: heap 1g leaves too little of memoryLimit 1Gi .*: keep heap <= 75% of memoryLimit/);
     fails({ monitoringNamespace: 'volwatch' }, /monitoringNamespace must differ from namespace volwatch/);
+    fails({ kafka: { clients: ['Volwatch_Consumer'] } }, /KafkaBroker: clients entry "Volwatch_Consumer" is not a valid DNS label/);
   });
 
   test('the grace period follows the drain budget when it changes', () => {

@@ -36,7 +36,9 @@ describe('the synthesized consumer Deployment against the real consumer and Kafk
   beforeAll(async () => {
     topics = await freshTopics('cdk8s-consumer');
     port = await freePort();
-    const { MODEL_VARIANT_FILE: _variantFile, ...deploymentEnv } = env;
+    // The in-cluster broker authenticates clients (SCRAM, a password file from a Secret); the test
+    // broker is the plaintext local one, so the SASL settings stay out: everything else is the Deployment's.
+    const { MODEL_VARIANT_FILE: _variantFile, KAFKA_SASL_MECHANISM: _m, KAFKA_SASL_USERNAME: _u, KAFKA_SASL_PASSWORD_FILE: _p, ...deploymentEnv } = env;
     child = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['services/consumer/main.ts'], {
       cwd: REPO_ROOT,
       env: {

@@ -243,15 +243,44 @@ describe('NetworkPolicies', () => {
     expect(egress[1]!.to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
   });
 
-  test('Kafka accepts clients from its own namespace only and its metrics port from monitoring, and reaches only itself and DNS', () => {
+  test('Kafka admits on its client port only the consumer, the producer and the topic Job, its metrics port only from monitoring, and reaches only itself and DNS', () => {
     const np = policyFor('kafka');
+    const byName = (name: string) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': 'volwatch' } } });
     expect(np.spec.ingress).toEqual([
-      { from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 9092 }] },
+      { from: [byName('volwatch-consumer'), byName('volwatch-producer'), byName('kafka-topics')], ports: [{ protocol: 'TCP', port: 9092 }] },
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9404 }] },
     ]);
+    // The selectors name real pods: the consumer's and the Job's templates carry those labels.
+    for (const [kind, name] of [['Deployment', 'volwatch-consumer'], ['Job', 'kafka-topics']] as const) {
+      expect(np.spec.ingress[0].from.some((f: Obj) => matches(f.podSelector.matchLabels, named(kind, name).spec.template.metadata.labels))).toBe(true);
+    }
+    expect(np.spec.ingress[0].from.some((f: Obj) => matches(f.podSelector.matchLabels, named('Deployment', 'volwatch-api').spec.template.metadata.labels))).toBe(false);
     const self = named('StatefulSet', 'kafka').spec.template.metadata.labels;
     expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, self)).toBe(true);
     expect(np.spec.egress[1].to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('kube-system');
+  });
+
+  test('the namespace denies every ingress and egress by default; each workload opens only its own', () => {
+    const deny = policyFor('default-deny');
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    // Every pod template is selected by a policy of its own besides the default deny.
+    for (const { id, meta } of podSpecs()) {
+      const own = ofKind('NetworkPolicy').filter((p) => p.metadata.name !== 'default-deny' && matches(p.spec.podSelector.matchLabels ?? {}, meta.labels));
+      expect({ id, policies: own.length }).toEqual({ id, policies: 1 });
+    }
+  });
+
+  test('the topic Job has its own ServiceAccount without a token and may reach only the broker client port and DNS', () => {
+    const job = named('Job', 'kafka-topics').spec.template.spec;
+    expect(job.serviceAccountName).toBe('kafka-topics');
+    expect(named('ServiceAccount', 'kafka-topics').automountServiceAccountToken).toBe(false);
+    const np = policyFor('kafka-topics');
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toBeUndefined();
+    expect(np.spec.egress).toHaveLength(2);
+    expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, named('StatefulSet', 'kafka').spec.template.metadata.labels)).toBe(true);
+    expect(np.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 9092 }]);
+    expect(np.spec.egress[1].ports.map((p: Obj) => p.port)).toEqual([53, 53]);
   });
 
   test('with an existing Kafka nothing Kafka is deployed and the consumer egress opens only its port', () => {
@@ -313,16 +342,56 @@ describe('Kafka', () => {
     expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/kafka-config', readOnly: true });
   });
 
-  test('the controller listener binds to the pod loopback and is neither a container port nor in a Service', () => {
+  test('the controller and internal listeners bind to the pod loopback and are neither container ports nor in a Service', () => {
     const props = brokerProperties();
-    expect(props.listeners).toBe('PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093');
+    expect(props.listeners).toBe('CLIENT://:9092,INTERNAL://127.0.0.1:9095,CONTROLLER://127.0.0.1:9093');
     expect(props['controller.quorum.voters']).toBe('1@127.0.0.1:9093');
+    expect(props['inter.broker.listener.name']).toBe('INTERNAL');
     const c = named('StatefulSet', 'kafka').spec.template.spec.containers[0];
-    // 9404 is the JMX exporter's metrics port.
-    expect(c.ports.map((p: Obj) => p.containerPort)).toEqual([9092, 9404]);
+    expect(c.ports.map((p: Obj) => p.containerPort)).not.toContain(9093);
+    expect(c.ports.map((p: Obj) => p.containerPort)).not.toContain(9095);
     for (const svc of ofKind('Service').filter((s) => s.metadata.name.startsWith('kafka'))) {
-      expect({ svc: svc.metadata.name, ports: svc.spec.ports.map((p: Obj) => p.port).filter((p: number) => p !== 9404) }).toEqual({ svc: svc.metadata.name, ports: [9092] });
+      for (const p of svc.spec.ports) expect({ svc: svc.metadata.name, port: p.port }).not.toEqual({ svc: svc.metadata.name, port: 9093 });
     }
+  });
+
+  test('clients authenticate with SCRAM-SHA-512 on the client listener, each as its own user from the Secret the bootstrap scripts create', () => {
+    const props = brokerProperties();
+    expect(props['listener.security.protocol.map']).toBe('CLIENT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT');
+    expect(props['listener.name.client.sasl.enabled.mechanisms']).toBe('SCRAM-SHA-512');
+    // The broker registers every user when it formats its storage, passwords through a java @argfile.
+    const broker = named('StatefulSet', 'kafka').spec.template.spec;
+    const script = broker.containers[0].command[2] as string;
+    for (const user of ['volwatch-consumer', 'volwatch-producer', 'kafka-topics']) expect(script).toContain(`--add-scram "SCRAM-SHA-512=[name=${user},password=$(cat `);
+    expect(script).toContain('java @/tmp/format.args');
+    expect(script).not.toMatch(/java [^@\n]*--add-scram/);
+    expect(broker.volumes).toContainEqual({ name: 'credentials', secret: { secretName: 'kafka-credentials', defaultMode: 0o440 } });
+    // The consumer reads only its own password, from a file.
+    const consumer = named('Deployment', 'volwatch-consumer').spec.template.spec;
+    expect(env(consumer.containers[0])).toMatchObject({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'volwatch-consumer',
+      KAFKA_SASL_PASSWORD_FILE: '/var/run/secrets/volwatch/kafka/password',
+    });
+    expect(consumer.volumes).toContainEqual({ name: 'kafka-password', secret: { secretName: 'kafka-credentials', items: [{ key: 'consumer', path: 'password' }], defaultMode: 0o440 } });
+    expect(consumer.containers[0].volumeMounts).toContainEqual({ name: 'kafka-password', mountPath: '/var/run/secrets/volwatch/kafka', readOnly: true });
+    // The topic Job logs in as kafka-topics with a client config file.
+    const job = named('Job', 'kafka-topics').spec.template.spec;
+    expect(job.volumes).toContainEqual({ name: 'kafka-password', secret: { secretName: 'kafka-credentials', items: [{ key: 'topics', path: 'password' }], defaultMode: 0o440 } });
+    expect(job.containers[0].command[2]).toContain('--command-config /tmp/client.properties');
+    expect(job.containers[0].command[2]).toContain('username=\\"kafka-topics\\"');
+  });
+
+  test('the API holds no Kafka credentials', () => {
+    const api = named('Deployment', 'volwatch-api').spec.template.spec;
+    expect(Object.keys(env(api.containers[0])).filter((k) => k.startsWith('KAFKA_'))).toEqual([]);
+    expect(api.volumes.some((v: Obj) => v.secret)).toBe(false);
+  });
+
+  test('with an existing Kafka the consumer gets no SASL settings of ours', () => {
+    const ext = [...synthesize({ kafkaBootstrapServers: 'kafka.example.com:9092' }).objects.values()].flat();
+    const dep = ext.find((o) => o.kind === 'Deployment' && o.metadata.name === 'volwatch-consumer')!;
+    expect(env(dep.spec.template.spec.containers[0]).KAFKA_SASL_MECHANISM).toBeUndefined();
   });
 
   test('a changed broker configuration rolls the broker (the pod template carries its hash)', () => {

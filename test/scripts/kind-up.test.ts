@@ -26,6 +26,8 @@ describe('scripts/kind-up.sh', () => {
       indexOf(c, 'docker build --tag ghcr.io/volwatch/volwatch:0.1.0'),
       indexOf(c, 'kind load docker-image ghcr.io/volwatch/volwatch:0.1.0 --name volwatch'),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/00-namespace.yaml`),
+      // The broker's SCRAM passwords, before anything that reads them; through stdin.
+      indexOf(c, '(generate a random 32-character password for each of consumer producer topics) | kubectl --context kind-volwatch -n volwatch apply -f -'),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/10-kafka.yaml`),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/20-volwatch.yaml`),
       indexOf(c, 'kubectl --context kind-volwatch wait --for=condition=Established'),
