@@ -55,7 +55,8 @@ CHAIN_RE='^(KUBE-|CNI-|VOLWATCH-NODE-)'
 shim_pids() {
   local p cmd
   for p in /proc/[0-9]*; do
-    cmd="$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" || continue
+    # A process may exit between the glob and the read: no message for that.
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" 2>/dev/null || continue
     [[ "$cmd" == "$CONTAINERD_BIN/containerd-shim-runc-v2 "*"$NODE_CONTAINERD_SOCK"* ]] && printf '%s\n' "${p#/proc/}"
   done
   return 0

@@ -31,7 +31,15 @@ proc_start() {
   proc_pid "$pidfile" "$1" >/dev/null && return 0
   # fds 7-9 may hold callers' locks (test-k8s.sh, test-node.sh, builds): servers must not keep them.
   setsid "$@" >"$logfile" 2>&1 </dev/null 7>&- 8>&- 9>&- &
-  printf '%s\n' "$!" >"$pidfile"
+  local pid=$! i
+  printf '%s\n' "$pid" >"$pidfile"
+  # Until the forked shell has exec'd BIN, its cmdline is the caller's: proc_pid would call a
+  # server that is starting "gone" (a loaded machine showed it). Return once BIN runs (or died).
+  for ((i = 0; i < 100; i++)); do
+    proc_pid "$pidfile" "$1" >/dev/null && return 0
+    [[ -d "/proc/$pid" ]] || return 0
+    sleep 0.05
+  done
 }
 
 proc_stop() {
