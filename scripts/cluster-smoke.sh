@@ -41,9 +41,26 @@ KUBECTL=(kubectl)
 KUBECTL+=(--context "$CTX")
 NS=volwatch
 SMOKE_NS=volwatch-smoke
-PROM_PORT=${SMOKE_PROM_PORT:-19090}
-AM_PORT=${SMOKE_AM_PORT:-18093}
-API_PORT=${SMOKE_API_PORT:-18080}
+# The machine is shared (other engineers' brokers and forwards): a preferred local port that
+# is taken gives way to the next free one above it. A dry run prints the preferred ones.
+port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+free_port() { # PREFERRED [SECOND_OFFSET]: PREFERRED, or the next port p with p (and p+SECOND_OFFSET) free
+  local p="$1" second="${2:-}"
+  if is_dry_run || ! command -v ss >/dev/null 2>&1; then
+    printf '%s\n' "$p"
+    return 0
+  fi
+  for ((; p < $1 + 2000; p++)); do
+    port_in_use "$p" && continue
+    [[ -n "$second" ]] && port_in_use $((p + second)) && continue
+    printf '%s\n' "$p"
+    return 0
+  done
+  die "no free local port from $1 to $p"
+}
+PROM_PORT=${SMOKE_PROM_PORT:-$(free_port 19090)}
+AM_PORT=${SMOKE_AM_PORT:-$(free_port 18093)}
+API_PORT=${SMOKE_API_PORT:-$(free_port 18080)}
 PROM="http://127.0.0.1:$PROM_PORT"
 AM="http://127.0.0.1:$AM_PORT"
 API="http://127.0.0.1:$API_PORT"
@@ -217,21 +234,25 @@ predictions_grew() { # BEFORE
   }
 }
 
-# scripts/port-forward.sh on shifted local ports, so it cannot collide with a local stack.
+# scripts/port-forward.sh on shifted local ports (9090 and 9093 plus an offset from 50000 up
+# whose two ports are free), so it cannot collide with a local stack or another engineer's broker.
 port_forward_script_works() {
+  local offset
+  offset=$(($(free_port 59090 3) - 9090))
+  local prom=$((offset + 9090)) am=$((offset + 9093))
   # shellcheck disable=SC2054 # the comma belongs to the --only value
-  local pf=(bash "$VOLWATCH_ROOT/scripts/port-forward.sh" --context "$CTX" --offset 50000 --only prometheus,alertmanager)
+  local pf=(bash "$VOLWATCH_ROOT/scripts/port-forward.sh" --context "$CTX" --offset "$offset" --only prometheus,alertmanager)
   [[ -n "$KCFG" ]] && pf+=(--kubeconfig "$KCFG")
   if is_dry_run; then
     printf '%s &\n' "$(print_cmd "${pf[@]}")"
-    print_cmd curl -fsS http://127.0.0.1:59090/-/ready
-    print_cmd curl -fsS http://127.0.0.1:59093/-/ready
+    print_cmd curl -fsS "http://127.0.0.1:$prom/-/ready"
+    print_cmd curl -fsS "http://127.0.0.1:$am/-/ready"
     return 0
   fi
   "${pf[@]}" >"$WORK/port-forward.log" 2>&1 &
   local pf_pid=$! ok=0 i
   for ((i = 0; i < 30; i++)); do
-    if curl -fsS -o /dev/null http://127.0.0.1:59090/-/ready && curl -fsS -o /dev/null http://127.0.0.1:59093/-/ready; then
+    if curl -fsS -o /dev/null "http://127.0.0.1:$prom/-/ready" && curl -fsS -o /dev/null "http://127.0.0.1:$am/-/ready"; then
       ok=1
       break
     fi
@@ -239,7 +260,7 @@ port_forward_script_works() {
   done
   kill "$pf_pid" 2>/dev/null || true
   wait "$pf_pid" 2>/dev/null || true
-  ((ok)) || die "scripts/port-forward.sh did not reach Prometheus and Alertmanager on 59090/59093; its output: $(cat "$WORK/port-forward.log")"
+  ((ok)) || die "scripts/port-forward.sh did not reach Prometheus and Alertmanager on $prom/$am; its output: $(cat "$WORK/port-forward.log")"
 }
 
 # A client pod calling POST /predict through the API's Service until SIGTERM, then printing a summary.
