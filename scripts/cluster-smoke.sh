@@ -44,19 +44,14 @@ SMOKE_NS=volwatch-smoke
 # The machine is shared (other engineers' brokers and forwards): a preferred local port that
 # is taken gives way to the next free one above it. A dry run prints the preferred ones.
 port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-free_port() { # PREFERRED [SECOND_OFFSET]: PREFERRED, or the next port p with p (and p+SECOND_OFFSET) free
-  local p="$1" second="${2:-}"
-  if is_dry_run || ! command -v ss >/dev/null 2>&1; then
-    printf '%s\n' "$p"
-    return 0
+free_port() { # PREFERRED: PREFERRED, or the next free port above it
+  local p="$1"
+  if ! is_dry_run && command -v ss >/dev/null 2>&1; then
+    while port_in_use "$p"; do
+      ((++p < $1 + 2000)) || die "no free local port from $1 to $p"
+    done
   fi
-  for ((; p < $1 + 2000; p++)); do
-    port_in_use "$p" && continue
-    [[ -n "$second" ]] && port_in_use $((p + second)) && continue
-    printf '%s\n' "$p"
-    return 0
-  done
-  die "no free local port from $1 to $p"
+  printf '%s\n' "$p"
 }
 PROM_PORT=${SMOKE_PROM_PORT:-$(free_port 19090)}
 AM_PORT=${SMOKE_AM_PORT:-$(free_port 18093)}
@@ -234,11 +229,23 @@ predictions_grew() { # BEFORE
   }
 }
 
-# scripts/port-forward.sh on shifted local ports (9090 and 9093 plus an offset from 50000 up
-# whose two ports are free), so it cannot collide with a local stack or another engineer's broker.
+# The largest --offset of port-forward.sh (at most 50000) whose Prometheus and Alertmanager
+# ports (9090 and 9093 plus the offset) nobody listens on.
+free_offset() {
+  local o=50000
+  if ! is_dry_run && command -v ss >/dev/null 2>&1; then
+    while port_in_use $((o + 9090)) || port_in_use $((o + 9093)); do
+      ((--o > 40000)) || die "no free port pair for port-forward.sh from $((o + 9090))"
+    done
+  fi
+  printf '%s\n' "$o"
+}
+
+# scripts/port-forward.sh on shifted local ports, so it cannot collide with a local stack or
+# another engineer's broker.
 port_forward_script_works() {
   local offset
-  offset=$(($(free_port 59090 3) - 9090))
+  offset=$(free_offset)
   local prom=$((offset + 9090)) am=$((offset + 9093))
   # shellcheck disable=SC2054 # the comma belongs to the --only value
   local pf=(bash "$VOLWATCH_ROOT/scripts/port-forward.sh" --context "$CTX" --offset "$offset" --only prometheus,alertmanager)

@@ -45,7 +45,9 @@ function hostState(): Record<string, string> {
     netns: sh('ls /run/netns 2>/dev/null'),
     cgroups: sh('ls -d /sys/fs/cgroup/*/kubepods 2>/dev/null'),
     sysctls: SYSCTLS.map((s) => `${s}=${sh(`cat /proc/sys/${s.replace(/\./g, '/')} 2>/dev/null`).trim()}`).join('\n'),
-    processes: sh(`ps -eo args= | grep -E '${NODE_DIR}|\\.cache/volwatch/(k8s-build|go-build/containerd)' | grep -v grep | sort`),
+    // The node's own processes: others' control planes (etcd and kube-apiserver of the same
+    // build, test/k8s's among them) come and go beside this suite.
+    processes: sh(`ps -eo args= | grep -E '${NODE_DIR}|\\.cache/volwatch/(k8s-build/[^ ]*/bin/kube(let|-proxy|-controller-manager|-scheduler) |go-build/containerd)' | grep -v grep | sort`),
     dirs: sh('ls -d /run/containerd /var/lib/cni /var/log/containers /var/log/pods /etc/cni /opt/cni 2>/dev/null'),
   };
 }
