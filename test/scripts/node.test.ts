@@ -71,9 +71,11 @@ describe('the local node scripts', () => {
     const t = dry('scripts/node-up.sh', ['--dry-run', '--timeout', 'soon']);
     expect(t.status).toBe(1);
     expect(t.stderr).toContain('--timeout must be a positive number of seconds, got soon');
-    const m = dry('scripts/node-up.sh', ['--dry-run', '--manifests', '/nonexistent']);
+    // A path nobody can have created (a shared machine's /nonexistent once existed).
+    const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'volwatch-node-')), 'no-manifests');
+    const m = dry('scripts/node-up.sh', ['--dry-run', '--manifests', missing]);
     expect(m.status).toBe(1);
-    expect(m.stderr).toContain('manifest directory /nonexistent not found: run npm run synth');
+    expect(m.stderr).toContain(`manifest directory ${missing} not found: run npm run synth`);
   });
 
   test('node-down.sh --dry-run: scheduler, controllers and kubelet first, pods through the CRI, containerd, kube-proxy, control plane, bridge', () => {
