@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { check } from './common';
+import { ROLLBACK_RULES } from '../services/rollback/options';
 import { componentLabels } from './labels';
 
 export type ModelVariant = 'ml' | 'baseline';
@@ -11,6 +12,12 @@ export interface ModelVariantConfigProps {
   readonly version: string;
   /** Variant the services serve; a rollback edits the live ConfigMap, see docs/deploy.md. @default 'ml' */
   readonly variant?: ModelVariant;
+  /**
+   * Ship the Role `volwatch-rollback`: exactly what `npm run rollback` needs in the namespace
+   * (get/patch on this ConfigMap only, list on pods, get on pods/proxy). It is bound to nobody;
+   * bind it to whoever rolls back (docs/deploy.md). @default true
+   */
+  readonly rollbackRole?: boolean;
 }
 
 /**
@@ -22,6 +29,7 @@ export class ModelVariantConfig extends Construct {
   static readonly NAME = 'volwatch-model-variant';
   static readonly KEY = 'variant';
   static readonly MOUNT_DIR = '/etc/volwatch/model';
+  static readonly ROLLBACK_ROLE = 'volwatch-rollback';
   readonly name = ModelVariantConfig.NAME;
   readonly variant: ModelVariant;
 
@@ -40,6 +48,21 @@ export class ModelVariantConfig extends Construct {
       },
       data: { [ModelVariantConfig.KEY]: this.variant },
     });
+    if (props.rollbackRole ?? true) {
+      new k8s.KubeRole(this, 'rollback-role', {
+        metadata: {
+          name: ModelVariantConfig.ROLLBACK_ROLE,
+          namespace: props.namespace,
+          labels: { ...componentLabels({ name: 'volwatch', component: 'model-config', instance: props.instance, version: props.version }).labels },
+        },
+        rules: ROLLBACK_RULES.map((r) => ({
+          apiGroups: [''],
+          resources: [r.resource],
+          ...(r.configMapOnly ? { resourceNames: [this.name] } : {}),
+          verbs: [...r.verbs],
+        })),
+      });
+    }
   }
 
   /** Path of the variant file inside a container that mounts {@link volume}. */

@@ -10,6 +10,12 @@ export interface StreamConsumerProps extends ModelServiceProps {
   readonly kafka: KafkaBroker;
   /** Metrics, health and readiness port. @default 9465 */
   readonly metricsPort?: number;
+  /**
+   * Port serving only GET /version (VERSION_PORT), admitted from anywhere by the NetworkPolicy so
+   * `npm run rollback` can read the variant through the API server's pod proxy on any CNI, while
+   * the metrics port stays closed to all but the monitoring namespace. @default 8080
+   */
+  readonly versionPort?: number;
   /** Graceful drain budget passed as SHUTDOWN_TIMEOUT_MS. @default 20000 */
   readonly shutdownTimeoutMs?: number;
   /** @default 'volwatch-consumer' */
@@ -25,6 +31,9 @@ export interface StreamConsumerProps extends ModelServiceProps {
 /** The stream consumer: ServiceAccount, Deployment, metrics Service, PodDisruptionBudget, NetworkPolicy. */
 export class StreamConsumer extends ModelService {
   static readonly NAME = 'volwatch-consumer';
+  static readonly VERSION_PORT = 8080;
+  /** The container port `npm run rollback` reads /version from (services/rollback/pods.ts). */
+  static readonly VERSION_PORT_NAME = 'version';
 
   constructor(scope: Construct, id: string, props: StreamConsumerProps) {
     super(scope, id, StreamConsumer.NAME, 'consumer', props, props.metricsPort ?? CONSUMER_DEFAULTS.metricsPort);
@@ -40,6 +49,8 @@ export class StreamConsumer extends ModelService {
       }
     }
 
+    const versionPort = props.versionPort ?? StreamConsumer.VERSION_PORT;
+    check(Number.isInteger(versionPort) && versionPort > 0 && versionPort < 65536 && versionPort !== this.metricsPort, `StreamConsumer: versionPort ${versionPort} must be a port number other than the metrics port ${this.metricsPort}`);
     const kafkaPorts = props.kafka.clientPorts.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) }));
     modelWorkload(this, {
       pod: {
@@ -49,6 +60,7 @@ export class StreamConsumer extends ModelService {
         command: ['node', 'dist/services/consumer/main.js'],
         env: {
           METRICS_PORT: String(this.metricsPort),
+          VERSION_PORT: String(versionPort),
           KAFKA_BROKERS: props.kafka.bootstrapServers,
           KAFKA_CLIENT_ID: this.name,
           KAFKA_GROUP_ID: props.groupId ?? 'volwatch-consumer',
@@ -64,7 +76,13 @@ export class StreamConsumer extends ModelService {
         probePort: this.metricsPortName,
         shutdownTimeoutMs: props.shutdownTimeoutMs ?? CONSUMER_DEFAULTS.shutdownTimeoutMs,
       },
-      ports: [{ name: this.metricsPortName, port: this.metricsPort }],
+      ports: [
+        { name: this.metricsPortName, port: this.metricsPort },
+        { name: StreamConsumer.VERSION_PORT_NAME, port: versionPort },
+      ],
+      // The API server's pod proxy comes from an address no selector names (a node, a managed
+      // control plane, a tunnel), so the version-only port admits every source.
+      ingress: [{ ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(versionPort) }] }],
       // One pod at a time leaves the group during drains: one rebalance each.
       disruptionBudget: { maxUnavailable: 1 },
       egress: [

@@ -7,6 +7,8 @@ import { type ModelServingConfig, readModelServingConfig } from '../core/model/s
 export interface ConsumerConfig extends ModelServingConfig, KafkaClientConfig {
   readonly host: string;
   readonly metricsPort: number;
+  /** A second port serving only GET /version (VERSION_PORT); undefined: none. */
+  readonly versionPort?: number;
   readonly groupId: string;
   readonly ticksTopic: string;
   readonly predictionsTopic: string;
@@ -93,6 +95,7 @@ export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
     ...readKafkaClientConfig(r, d),
     host: r.string('HOST', d.host),
     metricsPort: r.int('METRICS_PORT', d.metricsPort, 0, 65535),
+    ...(r.optional('VERSION_PORT') !== undefined ? { versionPort: r.int('VERSION_PORT', 0, 0, 65535) } : {}),
     groupId: r.string('KAFKA_GROUP_ID', d.groupId),
     ticksTopic: topic(r, 'TICKS_TOPIC', d.ticksTopic),
     predictionsTopic: topic(r, 'PREDICTIONS_TOPIC', d.predictionsTopic),
@@ -116,6 +119,7 @@ export function loadConsumerConfig(env: Env = process.env): ConsumerConfig {
   };
   r.check(cfg.heartbeatIntervalMs * 3 <= cfg.sessionTimeoutMs, `KAFKA_HEARTBEAT_INTERVAL_MS (${cfg.heartbeatIntervalMs}) must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${cfg.sessionTimeoutMs})`);
   r.check(cfg.brokerTimeoutMs > cfg.heartbeatIntervalMs, `BROKER_TIMEOUT_MS (${cfg.brokerTimeoutMs}) must be longer than KAFKA_HEARTBEAT_INTERVAL_MS (${cfg.heartbeatIntervalMs})`);
+  r.check(cfg.versionPort === undefined || cfg.versionPort === 0 || cfg.versionPort !== cfg.metricsPort, `VERSION_PORT (${cfg.versionPort}) must differ from METRICS_PORT`);
   r.check(new Set([cfg.ticksTopic, cfg.predictionsTopic, cfg.deadLetterTopic]).size === 3, 'TICKS_TOPIC, PREDICTIONS_TOPIC and DEAD_LETTER_TOPIC must be three different topics');
   r.finish();
   return cfg;

@@ -17,12 +17,13 @@ import { type ConsumerMetrics, createConsumerMetrics } from './metrics';
 import { PartitionTracker } from './partitions';
 import { ProductStates } from './product-state';
 import { Restorer } from './restore';
-import { createStatusServer } from './status-server';
+import { createStatusServer, createVersionServer } from './status-server';
 import { StreamFeatures } from './stream-features';
 
 export interface Consumer {
   /** Serves metrics, loads the model, connects and joins the group. Resolves with the bound metrics port. */
-  start(): Promise<{ metricsPort: number }>;
+  /** Resolves with the bound ports (versionPort only when VERSION_PORT is set). */
+  start(): Promise<{ metricsPort: number; versionPort?: number }>;
   /** Stops fetching, lets the batch in hand finish and commit, disconnects within the shutdown budget. */
   stop(): Promise<void>;
   /** Rejects when kafkajs crashed and will not restart (MAX_CRASH_RESTARTS exceeded or a fatal error). */
@@ -103,6 +104,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     logger,
   });
   const statusServer: Server = createStatusServer({ registry: metrics.registry, health, manager: () => manager, partitions: () => partitions.owned(), sessionTimeoutMs: config.sessionTimeoutMs, logger });
+  const versionServer: Server | undefined = config.versionPort === undefined ? undefined : createVersionServer(() => manager);
 
   function onJoin(assigned: number[], memberId: string): void {
     metrics.rebalanced();
@@ -168,8 +170,8 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     };
     const inTime = await Promise.race([steps().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref())]);
     if (!inTime) logger.warn({ budgetMs: config.shutdownTimeoutMs }, 'shutdown budget exceeded; closing anyway');
-    statusServer.closeAllConnections();
-    await closeServer(statusServer);
+    for (const server of [statusServer, versionServer]) server?.closeAllConnections();
+    await Promise.all([closeServer(statusServer), versionServer && closeServer(versionServer)]);
     await serving?.close();
     logger.info('consumer stopped');
   }
@@ -179,6 +181,7 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
     fatal,
     async start() {
       const metricsPort = await listen(statusServer, config.metricsPort, config.host);
+      const versionPort = versionServer && (await listen(versionServer, config.versionPort!, config.host));
       serving = await startModelServing(config, logger, metrics);
       manager = serving.manager;
       health.modelReady();
@@ -198,8 +201,8 @@ export function createConsumer(config: ConsumerConfig, deps: ConsumerDeps): Cons
       await consumer.run({ eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: config.partitionsConsumedConcurrently, eachBatch });
       timer = setInterval(tick, config.lagRefreshMs);
       timer.unref();
-      logger.info({ metricsPort, brokers: config.brokers, groupId: config.groupId, topic: config.ticksTopic, model: manager.current().name, variant: manager.current().variant }, 'consumer started');
-      return { metricsPort };
+      logger.info({ metricsPort, versionPort, brokers: config.brokers, groupId: config.groupId, topic: config.ticksTopic, model: manager.current().name, variant: manager.current().variant }, 'consumer started');
+      return { metricsPort, ...(versionPort === undefined ? {} : { versionPort }) };
     },
     stop() {
       stopped ??= shutdown();

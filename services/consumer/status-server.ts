@@ -16,13 +16,24 @@ export interface StatusServerDeps {
   readonly logger: Logger;
 }
 
-/** The consumer's only HTTP surface: /metrics, /health (liveness), /ready, /version. */
-export function createStatusServer(deps: StatusServerDeps): Server {
+const modelOf = (m: ModelManager | undefined) => {
+  const c = m?.current();
+  return c ? { name: c.name, version: c.version, variant: variantLabel(c.variant) } : null;
+};
+
+/** The /version document: the app's build and the model served now (null while none is loaded). */
+function versionBody(manager: () => ModelManager | undefined): unknown {
   const version = appVersion();
-  const modelOf = (m: ModelManager | undefined) => {
-    const c = m?.current();
-    return c ? { name: c.name, version: c.version, variant: variantLabel(c.variant) } : null;
+  const m = manager();
+  const model = modelOf(m);
+  return {
+    app: { name: 'volwatch-consumer', version: version.version, gitRevision: version.gitRevision },
+    model: model && m ? { ...model, requestedVariant: m.desiredVariant, fallback: m.inFallback } : null,
   };
+}
+
+/** The consumer's HTTP surface: /metrics, /health (liveness), /ready, /version. */
+export function createStatusServer(deps: StatusServerDeps): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown): void => {
@@ -47,17 +58,28 @@ export function createStatusServer(deps: StatusServerDeps): Server {
         json(h.ready ? 200 : 503, { ...rest, model: modelOf(deps.manager()), partitions: deps.partitions() });
         return;
       }
-      case '/version': {
-        const m = deps.manager();
-        const model = modelOf(m);
-        json(200, {
-          app: { name: 'volwatch-consumer', version: version.version, gitRevision: version.gitRevision },
-          model: model && m ? { ...model, requestedVariant: m.desiredVariant, fallback: m.inFallback } : null,
-        });
+      case '/version':
+        json(200, versionBody(deps.manager));
         return;
-      }
       default:
         json(404, { error: { type: 'not_found', message: 'try /metrics, /health, /ready or /version' } });
     }
+  });
+}
+
+/**
+ * GET /version and nothing else, on a port of its own (VERSION_PORT): a NetworkPolicy can admit
+ * it from anywhere, so `npm run rollback` reads the variant through the API server's pod proxy
+ * wherever that proxy's traffic comes from, while /metrics stays for the monitoring namespace.
+ */
+export function createVersionServer(manager: () => ModelManager | undefined): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') send(405, { error: { type: 'method_not_allowed' } }, { Allow: 'GET' });
+    else if (path === '/version') send(200, versionBody(manager));
+    else send(404, { error: { type: 'not_found', message: 'this port serves only /version; metrics, health and readiness are on METRICS_PORT' } });
   });
 }

@@ -42,6 +42,18 @@ variant before the timeout (or the pods could not be listed). Runbook: docs/runb
 
 export { UsageError };
 
+/**
+ * Every API call the rollback makes in the namespace, as RBAC rules (the `volwatch-rollback`
+ * Role in manifests/ is built from these): read and patch the ConfigMap, list the pods, read
+ * /version through the pod proxy. A missing namespace is named only when `get` on namespaces is
+ * also allowed (cluster-wide, so not in the Role).
+ */
+export const ROLLBACK_RULES: readonly { readonly resource: string; readonly verbs: readonly string[]; readonly configMapOnly?: true }[] = [
+  { resource: 'configmaps', verbs: ['get', 'patch'], configMapOnly: true },
+  { resource: 'pods', verbs: ['list'] },
+  { resource: 'pods/proxy', verbs: ['get'] },
+];
+
 // RFC 1123 label (namespaces) and subdomain (ConfigMaps), as the API server validates them.
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -4,10 +4,14 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 export type Component = 'api' | 'consumer';
 
-/** GET /version on the API's `http` port and on the consumer's `metrics` port (see docs/api.md). */
-export const VERSION_ENDPOINTS: Readonly<Record<Component, { readonly portName: string; readonly path: string }>> = {
-  api: { portName: 'http', path: 'version' },
-  consumer: { portName: 'metrics', path: 'version' },
+/**
+ * GET /version on the first of these named ports a pod has: the API's `http` port; the consumer's
+ * `version` port (the only consumer port its NetworkPolicy admits from the API server's pod
+ * proxy), else its `metrics` port (manifests from before the version port).
+ */
+export const VERSION_ENDPOINTS: Readonly<Record<Component, { readonly portNames: readonly string[]; readonly path: string }>> = {
+  api: { portNames: ['http'], path: 'version' },
+  consumer: { portNames: ['version', 'metrics'], path: 'version' },
 };
 
 export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
@@ -69,9 +73,10 @@ export function probeFor(pod: V1Pod): Probe {
   const ref = podRef(pod);
   if (!ref) throw new Error(`pod ${pod.metadata?.name ?? '<unnamed>'} is not an API or consumer pod`);
   const endpoint = VERSION_ENDPOINTS[ref.component];
-  const port = namedPort(pod, endpoint.portName);
+  const port = endpoint.portNames.map((n) => namedPort(pod, n)).find((p) => p !== undefined);
   if (port === undefined) {
-    return { kind: 'not-ready', pod: ref, reason: `has no TCP container port named "${endpoint.portName}" to read /${endpoint.path} from` };
+    const names = endpoint.portNames.map((n) => `"${n}"`).join(' or ');
+    return { kind: 'not-ready', pod: ref, reason: `has no TCP container port named ${names} to read /${endpoint.path} from` };
   }
   const phase = pod.status?.phase ?? 'Unknown';
   if (phase !== 'Running') {

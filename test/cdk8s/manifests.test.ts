@@ -86,7 +86,7 @@ describe('schema validation', () => {
     expect(bySchema('monitoring.coreos.com_servicemonitors.yaml')).toEqual(['ServiceMonitor', 'ServiceMonitor', 'ServiceMonitor']);
     expect(bySchema('monitoring.coreos.com_prometheusrules.yaml')).toEqual(['PrometheusRule', 'PrometheusRule', 'PrometheusRule']);
     expect(new Set(bySchema('kubernetes-models'))).toEqual(
-      new Set(['Namespace', 'ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'ConfigMap', 'Deployment']),
+      new Set(['Namespace', 'ServiceAccount', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Job', 'ConfigMap', 'Deployment', 'Role']),
     );
   });
 

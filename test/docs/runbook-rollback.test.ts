@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { USAGE } from '../../services/rollback/options';
+import { ROLLBACK_RULES, USAGE } from '../../services/rollback/options';
 
 const ROOT = join(__dirname, '../..');
 /** The lines from `heading` up to the next heading of the same or a higher level (outside code fences). */
@@ -37,9 +37,20 @@ describe('the rollback docs match the CLI', () => {
 
   test('the runbook gives the kubectl equivalent and the pod-proxy checks on the shipped ports', () => {
     expect(runbook).toContain(`patch configmap volwatch-model-variant \\\n  --type merge -p '{"data":{"variant":"baseline"}}'`);
+    // Both through ports the shipped NetworkPolicies open to the pod proxy, never the metrics port.
     expect(runbook).toContain(':8080/proxy/version');
-    expect(runbook).toContain(':9465/proxy/version');
+    expect(runbook).not.toContain(':9465/proxy/version');
     expect(runbook).toContain("app.kubernetes.io/part-of=volwatch,app.kubernetes.io/component=api'");
     expect(runbook).toContain("app.kubernetes.io/part-of=volwatch,app.kubernetes.io/component=consumer'");
+  });
+
+  test.each([
+    ['docs/runbook.md', runbook],
+    ['docs/deploy.md', deploy],
+  ])('%s names the Role volwatch-rollback, how to bind it, and every permission the CLI uses', (file, text) => {
+    expect(text).toContain('kubectl -n volwatch create rolebinding volwatch-rollback --role volwatch-rollback');
+    for (const r of ROLLBACK_RULES) {
+      for (const verb of r.verbs) expect({ file, verb, resource: r.resource, documented: text.includes(`\`${verb}\``) && text.includes(`\`${r.resource}\``) }).toEqual({ file, verb, resource: r.resource, documented: true });
+    }
   });
 });

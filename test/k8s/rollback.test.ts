@@ -2,14 +2,16 @@
 // so Deployments create no pods: bare Pod objects stand in for pods that never become ready.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { Cluster, DEFAULT_KUBECONFIG, loadManifestDir, REPO_ROOT } from '../support/k8s';
 import type { K8sObject } from '../support/k8s';
 import { rollback, NotVerifiedError } from '../../services/rollback/rollback';
+import { createVersionServer } from '../../services/consumer/status-server';
+import type { ModelManager } from '../../services/core/model/manager';
 import type { RollbackOptions } from '../../services/rollback/options';
 
 const CLI = path.join(REPO_ROOT, 'services', 'rollback', 'main.ts');
@@ -79,6 +81,29 @@ describe('npm run rollback on a real API server', () => {
     // No controller-manager here, so nothing creates the ServiceAccount Pod admission asks for.
     await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
     return ns;
+  }
+
+  /** A kubeconfig for ServiceAccount `sa`, bound to Role `roleName` of `ns` and to nothing else. */
+  async function boundKubeconfig(ns: string, sa: string, roleName: string): Promise<string> {
+    await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
+    await cluster.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: roleName, namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    });
+    const token = await core.createNamespacedServiceAccountToken({ name: sa, namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [cluster.kc.getCurrentCluster()!],
+      users: [{ name: sa, token: token.status!.token }],
+      contexts: [{ name: sa, cluster: cluster.kc.getCurrentCluster()!.name, user: sa }],
+      currentContext: sa,
+    });
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'rollback-kc-')), 'kubeconfig');
+    writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
+    return file;
   }
 
   const readCm = (ns: string) => core.readNamespacedConfigMap({ name: CM, namespace: ns });
@@ -220,24 +245,7 @@ describe('npm run rollback on a real API server', () => {
     const kubeconfigFor = async (sa: string, roleName: string, verbs: string[], podVerbs = ['list']): Promise<string> => {
       await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
       await cluster.apply(role(roleName, verbs, podVerbs));
-      await cluster.apply({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: roleName, namespace: ns },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
-        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
-      });
-      const token = await core.createNamespacedServiceAccountToken({ name: sa, namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } });
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [cluster.kc.getCurrentCluster()!],
-        users: [{ name: sa, token: token.status!.token }],
-        contexts: [{ name: sa, cluster: cluster.kc.getCurrentCluster()!.name, user: sa }],
-        currentContext: sa,
-      });
-      const file = path.join(mkdtempSync(path.join(tmpdir(), 'rollback-kc-')), 'kubeconfig');
-      writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
-      return file;
+      return boundKubeconfig(ns, sa, roleName);
     };
 
     const readOnly = await kubeconfigFor('viewer', 'viewer', ['get']);
@@ -256,7 +264,7 @@ describe('npm run rollback on a real API server', () => {
     await core.patchNamespacedConfigMap({ name: CM, namespace: ns, body: { data: { variant: 'ml' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 
     await createPod(ns, 'volwatch-api-pending', 'api', 'http', 8080);
-    const operator = await kubeconfigFor('operator', 'volwatch-rollback', ['get', 'patch']);
+    const operator = await kubeconfigFor('operator', 'operator', ['get', 'patch']);
     const run = await runCli(['--to', 'baseline', '--namespace', ns, '--timeout', '1'], { KUBECONFIG: operator });
     // Patched and listed the pod with only these rights; the pod never runs, hence exit 3.
     expect(run.stdout).toContain(`ConfigMap ${ns}/${CM}: ml -> baseline`);
@@ -317,5 +325,48 @@ describe('npm run rollback on a real API server', () => {
     expect(timeout.message).toContain(`dial tcp ${hostIp}:${consumerPort}`);
     expect(timeout.message).toContain('a NetworkPolicy may keep the API server from reaching port');
     expect(lines).toContain('waiting up to 3s for 2 pod(s) to report variant baseline');
+  });
+
+  (hostIp ? test : test.skip)('the shipped Role volwatch-rollback is all a whole rollback needs, and grants nothing else', async () => {
+    const ns = await volwatchNamespace();
+    const role = loadManifestDir(path.join(REPO_ROOT, 'manifests')).find((d) => d.object.kind === 'Role' && d.object.metadata?.name === 'volwatch-rollback')?.object;
+    if (!role) throw new Error('manifests/ has no Role volwatch-rollback');
+    await cluster.apply({ ...role, metadata: { ...role.metadata, namespace: ns } });
+    const kubeconfig = await boundKubeconfig(ns, 'rollbacker', 'volwatch-rollback');
+    // No kubelet here: the consumer's version-only server, on an address the API server proxies
+    // to, answers for both pods, on the ports the shipped pod templates name.
+    const served = { current: () => ({ name: 'volwatch-baseline', version: '1', variant: 'baseline' }), desiredVariant: 'baseline', inFallback: false } as unknown as ModelManager;
+    const server = createVersionServer(() => served);
+    await new Promise<void>((resolve) => server.listen(0, hostIp, resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      await createPod(ns, 'volwatch-api-1', 'api', 'http', port);
+      await createPod(ns, 'volwatch-consumer-1', 'consumer', 'version', port);
+      for (const name of ['volwatch-api-1', 'volwatch-consumer-1']) {
+        await core.patchNamespacedPodStatus({ name, namespace: ns, body: { status: { phase: 'Running', podIP: hostIp, podIPs: [{ ip: hostIp }] } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      }
+      const run = await runCli(['--to', 'baseline', '--namespace', ns, '--timeout', '20'], { KUBECONFIG: kubeconfig });
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(run.stdout).toContain('done: rolled ml -> baseline; 2 pod(s) verified');
+      expect((await readCm(ns)).data).toEqual({ variant: 'baseline' });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    // Nothing beyond that: no other ConfigMap, no Secret, no pod changes, no exec.
+    const can = async (verb: string, resource: string, name?: string, subresource?: string): Promise<boolean> => {
+      const review = await cluster.kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+        body: { spec: { user: `system:serviceaccount:${ns}:rollbacker`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`], resourceAttributes: { namespace: ns, verb, resource, ...(name ? { name } : {}), ...(subresource ? { subresource } : {}) } } },
+      });
+      return review.status?.allowed === true;
+    };
+    expect(await can('patch', 'configmaps', CM)).toBe(true);
+    expect({
+      otherConfigMap: await can('patch', 'configmaps', 'kafka-config'),
+      listConfigMaps: await can('list', 'configmaps'),
+      secrets: await can('get', 'secrets', 'kafka-credentials'),
+      deletePods: await can('delete', 'pods', 'volwatch-api-1'),
+      exec: await can('create', 'pods', 'volwatch-api-1', 'exec'),
+      patchDeployments: await can('patch', 'deployments'),
+    }).toEqual({ otherConfigMap: false, listConfigMaps: false, secrets: false, deletePods: false, exec: false, patchDeployments: false });
   });
 });

@@ -24,6 +24,14 @@ test('defaults follow the service contract', () => {
     logLevel: 'info',
   });
   expect(c.metricsPort).toBe(CONSUMER_DEFAULTS.metricsPort);
+  // No version-only port unless asked for (the manifests set VERSION_PORT).
+  expect(c.versionPort).toBeUndefined();
+});
+
+test('VERSION_PORT opens a second, version-only port that must differ from METRICS_PORT', () => {
+  expect(loadConsumerConfig({ VERSION_PORT: '8080' }).versionPort).toBe(8080);
+  expect(() => loadConsumerConfig({ VERSION_PORT: '9465' })).toThrow('VERSION_PORT (9465) must differ from METRICS_PORT');
+  expect(() => loadConsumerConfig({ VERSION_PORT: 'http' })).toThrow('VERSION_PORT="http": expected an integer from 0 to 65535');
 });
 
 test('settings are read from the environment', () => {

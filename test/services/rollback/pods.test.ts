@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -38,9 +38,11 @@ describe('which pods a rollback waits for', () => {
 });
 
 describe('where a pod reports its variant', () => {
-  test('the API on its port named http, the consumer on its port named metrics, both at /version', () => {
+  test('the API on its port named http, the consumer on its port named version (else metrics, for older manifests), both at /version', () => {
     expect(probeFor(pod('api-1', 'api'))).toEqual({ kind: 'query', pod: { name: 'api-1', uid: 'uid-api-1', component: 'api' }, port: 8080, path: 'version' });
-    expect(probeFor(pod('c-1', 'consumer'))).toEqual({ kind: 'query', pod: { name: 'c-1', uid: 'uid-c-1', component: 'consumer' }, port: 9465, path: 'version' });
+    const consumer = pod('c-1', 'consumer', { ports: [{ name: 'metrics', containerPort: 9465 }, { name: 'version', containerPort: 8080 }] });
+    expect(probeFor(consumer)).toEqual({ kind: 'query', pod: { name: 'c-1', uid: 'uid-c-1', component: 'consumer' }, port: 8080, path: 'version' });
+    expect(probeFor(pod('c-2', 'consumer'))).toMatchObject({ kind: 'query', port: 9465 });
   });
 
   test('named ports are resolved to the number the pod declares, in any container', () => {
@@ -58,7 +60,7 @@ describe('where a pod reports its variant', () => {
     expect(probeFor(pod('api-3', 'api', { podIP: '' }))).toMatchObject({ kind: 'not-ready', reason: 'Running but has no pod IP yet' });
     expect(probeFor(pod('c-1', 'consumer', { ports: [{ name: 'http', containerPort: 8080 }] }))).toMatchObject({
       kind: 'not-ready',
-      reason: 'has no TCP container port named "metrics" to read /version from',
+      reason: 'has no TCP container port named "version" or "metrics" to read /version from',
     });
   });
 
@@ -134,7 +136,40 @@ describe('the shipped manifests match what the rollback looks for', () => {
     expect(deployment).toBeDefined();
     const template: V1Pod = { metadata: { ...deployment.spec.template.metadata, name: `${name}-abc12` }, spec: deployment.spec.template.spec, status: { phase: 'Running', podIP: '10.244.1.7' } };
     expect(podsToVerify([template])).toHaveLength(1);
-    expect(probeFor(template)).toMatchObject({ kind: 'query', pod: { component }, port: component === 'api' ? 8080 : 9465, path: 'version' });
+    expect(probeFor(template)).toMatchObject({ kind: 'query', pod: { component }, port: 8080, path: 'version' });
     expect(mountsConfigMap(template, 'volwatch-model-variant')).toBe(true);
+  });
+
+  // The pod proxy's traffic comes from the API server: a node address, a managed control plane or
+  // a tunnel, which no pod or namespace selector matches. Only a rule without `from` (or with
+  // ipBlock 0.0.0.0/0) admits it on every CNI that enforces NetworkPolicy.
+  const policies = readdirSync(join(__dirname, '../../../manifests'))
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(__dirname, '../../../manifests', f), 'utf8')).map((d) => d.toJS() as any))
+    .filter((d) => d?.kind === 'NetworkPolicy');
+  const selects = (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
+    Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  function admitsApiServer(template: V1Pod, port: number): boolean {
+    const labels = template.metadata?.labels ?? {};
+    const named = new Map((template.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => [p.name, p.containerPort] as const)));
+    const isolating = policies.filter((p) => p.metadata.namespace === template.metadata?.namespace && (p.spec.policyTypes ?? ['Ingress']).includes('Ingress') && selects(p.spec.podSelector, labels));
+    if (isolating.length === 0) return true;
+    return isolating.some((p) =>
+      (p.spec.ingress ?? []).some(
+        (rule: any) =>
+          (rule.ports ?? [{}]).some((rp: any) => rp.port === undefined || rp.port === port || named.get(rp.port) === port) &&
+          (!rule.from?.length || rule.from.some((peer: any) => peer.ipBlock?.cidr === '0.0.0.0/0' && !peer.ipBlock.except?.length)),
+      ),
+    );
+  }
+  test.each(['volwatch-api', 'volwatch-consumer'])('the shipped NetworkPolicies admit the pod proxy to the port the rollback asks %s on', (name) => {
+    expect(policies.map((p) => p.metadata.name)).toContain('default-deny');
+    const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === name);
+    const template: V1Pod = { metadata: { ...deployment.spec.template.metadata, namespace: deployment.metadata.namespace, name: `${name}-abc12` }, spec: deployment.spec.template.spec, status: { phase: 'Running', podIP: '10.244.1.7' } };
+    const probe = probeFor(template);
+    if (probe.kind !== 'query') throw new Error(`${name}: ${probe.reason}`);
+    expect({ name, port: probe.port, admitted: admitsApiServer(template, probe.port) }).toEqual({ name, port: probe.port, admitted: true });
+    // And the metrics port stays closed to it: only the monitoring namespace scrapes.
+    expect(admitsApiServer(template, name === 'volwatch-api' ? 9464 : 9465)).toBe(false);
   });
 });
