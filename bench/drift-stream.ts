@@ -1,7 +1,7 @@
 /**
  * npx tsx bench/drift-stream.ts [--rate natural|N] [--minutes 360] [--window 60000] [--max-age-min 60]
  *     [--every-s 60] [--hold-s 900] [--keep 1] [--drift SPEC [--drift-after-min M]] [--psi 0.1,0.2]
- *     [--share 0.5] [--seeds 1,2,3,4]
+ *     [--share 0.5] [--seeds 1,2,3,4] [--products BTC-USD,ETH-USD,SOL-USD]
  *
  * The online drift decision on a live-like stream, reproducible (docs/drift.md, "Calibration").
  * The producer's simulated source (`--rate natural`: ticks at the market's own pace, the
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     psi: { type: 'string', default: '0.1,0.2' },
     share: { type: 'string', default: '0.5' },
     seeds: { type: 'string', default: '1,2,3,4' },
+    products: { type: 'string', default: DEFAULT_PRODUCTS.map((p) => p.productId).join(',') },
   },
 });
 const rate = values.rate === 'natural' ? 'natural' : Number(values.rate);
@@ -79,7 +80,7 @@ interface Tally {
 
 /** Ticks of the stream in time order, each with the time it is observed. */
 function stream(seed: number, t0: number): () => Tick {
-  const products = productSpecs(DEFAULT_PRODUCTS.map((p) => p.productId));
+  const products = productSpecs(values.products!.split(','));
   if (rate === 'natural') {
     const src = new NaturalPaceSource(seed, products, t0);
     return () => src.next();
@@ -149,7 +150,7 @@ function run(seed: number) {
 
 const fmt = (xs: number[]) => FEATURE_NAMES.map((n, j) => `${n} ${xs[j]!.toFixed(2)}`).join(', ');
 console.log(
-  `rate ${values.rate}${keep < 1 ? `, ${keep} of the rows kept` : ''}, ${minutes} min per seed, window ${windowSize} rows / ${maxAgeMs / 60_000} min, a cycle every ${everyMs / 1000} s, dataset drift at share >= ${share}, drift ${values.drift ?? 'none'}${rules ? ` from minute ${values['drift-after-min']}` : ''}`,
+  `${values.products!.split(',').length} products, rate ${values.rate}${keep < 1 ? `, ${keep} of the rows kept` : ''}, ${minutes} min per seed, window ${windowSize} rows / ${maxAgeMs / 60_000} min, a cycle every ${everyMs / 1000} s, dataset drift at share >= ${share}, drift ${values.drift ?? 'none'}${rules ? ` from minute ${values['drift-after-min']}` : ''}`,
 );
 for (const seed of values.seeds!.split(',').map(Number)) {
   const { tallies, maxPsi, held, cycles } = run(seed);

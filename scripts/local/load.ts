@@ -14,8 +14,9 @@
 import { parseArgs } from 'node:util';
 import { FEATURE_COUNT, FEATURE_NAMES, TickWindow, toFeatureRow, type FeatureRow } from '../../services/core/features';
 import { Rng } from '../../services/core/rng';
-import { TickSimulator, naturalTickRate } from '../../services/core/simulator';
+import { DEFAULT_PRODUCTS, TickSimulator, naturalTickRate } from '../../services/core/simulator';
 import type { Tick } from '../../services/core/ticks';
+import { productSpecs } from '../../services/producer/sources';
 
 export interface LoadGenerator {
   stop(): void;
@@ -24,14 +25,14 @@ export interface LoadGenerator {
 }
 
 /**
- * The rows to send: `rowsUntil(t)` returns the rows of the ticks the market made up to `t`
- * (since the previous call) that were picked, about `perSecond` a second. The market starts
+ * The rows to send: `rowsUntil(t)` returns the rows of the ticks the market of `products` made
+ * up to `t` (since the previous call) that were picked, about `perSecond` a second. The market starts
  * a minute before `startMs`, so every product's window spans its lookback from the first row.
  */
-export function marketRows(seed: number, perSecond: number, startMs: number): { rowsUntil(nowMs: number): FeatureRow[] } {
-  const sim = new TickSimulator({ seed, startMs: startMs - 60_000 });
+export function marketRows(seed: number, perSecond: number, startMs: number, products: readonly string[] = DEFAULT_PRODUCTS.map((p) => p.productId)): { rowsUntil(nowMs: number): FeatureRow[] } {
+  const sim = new TickSimulator({ seed, startMs: startMs - 60_000, products: productSpecs(products) });
   const rng = new Rng(seed ^ 0x5bd1e995);
-  const share = Math.min(1, perSecond / naturalTickRate());
+  const share = Math.min(1, perSecond / naturalTickRate(products.length));
   const windows = new Map<string, TickWindow>();
   const scratch = new Float64Array(FEATURE_COUNT);
   let pending: Tick = sim.next();
@@ -49,9 +50,10 @@ export function marketRows(seed: number, perSecond: number, startMs: number): { 
   };
 }
 
-export function startLoad(url: string, perSecond: number): LoadGenerator {
+/** `products`: the simulated market's product ids (default the producer's three). */
+export function startLoad(url: string, perSecond: number, products?: readonly string[]): LoadGenerator {
   const start = Date.now();
-  const market = marketRows(start % 2 ** 31, perSecond, start);
+  const market = marketRows(start % 2 ** 31, perSecond, start, products);
   market.rowsUntil(start);
   const statuses = new Map<number, number>();
   let i = 0;

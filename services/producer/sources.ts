@@ -9,11 +9,16 @@ export class ReplayFileError extends Error {
 }
 
 /**
- * Specs for the simulator: the built-in products keep their price level;
- * any other product id gets a generic one.
+ * Specs for the simulator: the built-in products keep their price level and trade size, and
+ * so does any other quote of their base currency (BTC-EUR trades the sizes of BTC-USD, so its
+ * features follow the training data); any other product id gets a generic one.
  */
 export function productSpecs(ids: readonly string[]): ProductSpec[] {
-  return ids.map((id) => DEFAULT_PRODUCTS.find((p) => p.productId === id) ?? { productId: id, startPrice: 100, typicalSize: 1 });
+  return ids.map((id) => {
+    const base = id.split('-')[0];
+    const spec = DEFAULT_PRODUCTS.find((p) => p.productId === id) ?? DEFAULT_PRODUCTS.find((p) => p.productId.split('-')[0] === base);
+    return spec ? { ...spec, productId: id } : { productId: id, startPrice: 100, typicalSize: 1 };
+  });
 }
 
 /**

@@ -35,3 +35,11 @@ test('the load sends about --rate rows a second of the simulated market, and an 
   expect(verdicts).toHaveLength(5);
   for (const share of verdicts) expect(share).toBeLessThan(0.5);
 });
+
+test('the load samples a wider market (six products) at the same --rate: the share of ticks it picks follows the product count', () => {
+  const start = Date.UTC(2026, 3, 1);
+  const products = ['BTC-USD', 'BTC-EUR', 'ETH-USD', 'ETH-EUR', 'SOL-USD', 'SOL-EUR'];
+  const rows = marketRows(3, 4, start, products).rowsUntil(start + 30 * 60_000);
+  expect(rows.length / 1800).toBeGreaterThan(3.2);
+  expect(rows.length / 1800).toBeLessThan(4.8);
+});

@@ -58,6 +58,15 @@ test('replay rebases times to now and divides the gaps by the speed', () => {
   expect(kept.next(wall).timeMs).toBe(Date.UTC(2026, 0, 1));
 });
 
+test('other quotes of a built-in base trade its sizes (their features follow the training data); unknown bases get a generic spec', () => {
+  expect(productSpecs(['BTC-EUR', 'ETH-USDT', 'SOL-USD', 'DOGE-USD'])).toEqual([
+    { productId: 'BTC-EUR', startPrice: 64_000, typicalSize: 0.02 },
+    { productId: 'ETH-USDT', startPrice: 3_200, typicalSize: 0.4 },
+    { productId: 'SOL-USD', startPrice: 150, typicalSize: 8 },
+    { productId: 'DOGE-USD', startPrice: 100, typicalSize: 1 },
+  ]);
+});
+
 test('simulated ticks are stamped with their release time and keep per-product sequence order', () => {
   const src = new SimulatedSource(1, productSpecs(['BTC-USD', 'DOGE-USD']), 2000);
   const out: Tick[] = [];
