@@ -17,6 +17,7 @@ const METHOD_SIDE: Record<string, string> = { ks: '≤', z: '<', chisquare: '<' 
 function decisionText(f: FeatureReport): string {
   if (f.status === 'no_reference') return 'no reference';
   if (f.status === 'too_few') return `too few values (${f.currentCount})`;
+  if (f.status === 'warming_up') return `window warming up (${f.currentCount} values)`;
   return f.detected ? 'drift' : 'no drift';
 }
 

@@ -113,8 +113,12 @@ function fewValues(ref: FeatureProfile, refSample: Float64Array, current: Float6
 
 export interface FeatureDrift {
   readonly feature: string;
-  /** 'ok': scored. 'no_reference': the model has no profile for it. 'too_few': fewer than minSamples current values. */
-  readonly status: 'ok' | 'no_reference' | 'too_few';
+  /**
+   * 'ok': scored. 'no_reference': the model has no profile for it. 'too_few': fewer than
+   * minSamples current values. 'warming_up' (online): the window is neither full nor as old as
+   * the monitor's minWindowSpanMs yet.
+   */
+  readonly status: 'ok' | 'no_reference' | 'too_few' | 'warming_up';
   readonly currentCount: number;
   readonly method: DriftMethod | null;
   /** Value compared with `threshold`: a p-value for KS, z and chi-square, a distance for Wasserstein and Jensen–Shannon, the index for PSI. */
@@ -136,7 +140,7 @@ export interface FeatureEvaluation {
   readonly bins?: PsiResult;
 }
 
-function unscored(feature: string, status: 'no_reference' | 'too_few', currentCount: number): FeatureDrift {
+export function unscored(feature: string, status: Exclude<FeatureDrift['status'], 'ok'>, currentCount: number): FeatureDrift {
   return {
     feature,
     status,

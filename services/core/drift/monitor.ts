@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ONLINE_DRIFT_DEFAULTS, datasetDrift, evaluateFeature, resolveDriftOptions, type DatasetDrift, type DriftOptions, type DriftThresholds, type FeatureDrift, type ResolvedDriftOptions } from './evaluate';
+import { ONLINE_DRIFT_DEFAULTS, datasetDrift, evaluateFeature, resolveDriftOptions, unscored, type DatasetDrift, type DriftOptions, type DriftThresholds, type FeatureDrift, type ResolvedDriftOptions } from './evaluate';
 import type { FeatureProfile, ReferenceProfile } from './profile';
 import { SlidingWindow } from './window';
 
@@ -49,6 +49,12 @@ export interface DriftMonitorOptions {
   readonly windowSize?: number;
   /** Values older than this leave the window (default 10 minutes). */
   readonly windowMaxAgeMs?: number;
+  /**
+   * Score a feature only once its window is full or its oldest value is this old (default 0:
+   * from minSamples values on). A window a few minutes into a stream, after a restart or a
+   * stall, holds a regime or two and would read as drift (docs/drift.md, "Calibration").
+   */
+  readonly minWindowSpanMs?: number;
   /** Compute after this many observations (default 1000)... */
   readonly computeEvery?: number;
   /** ...or this often, whichever comes first (default 30 s). */
@@ -127,6 +133,7 @@ class Monitor implements DriftMonitor {
   private readonly hasReference: boolean;
   private readonly drift: ResolvedDriftOptions;
   private readonly computeEvery: number;
+  private readonly minWindowSpanMs: number;
   private readonly computeIntervalMs: number;
   private readonly minComputeIntervalMs: number;
   private readonly now: () => number;
@@ -160,6 +167,8 @@ class Monitor implements DriftMonitor {
     if (this.names.length === 0) throw new RangeError('featureNames must not be empty');
     const windowSize = positiveInt(o.windowSize ?? 1000, 'windowSize');
     const maxAge = o.windowMaxAgeMs ?? 10 * 60_000;
+    this.minWindowSpanMs = o.minWindowSpanMs ?? 0;
+    if (!(this.minWindowSpanMs >= 0 && this.minWindowSpanMs <= maxAge)) throw new RangeError(`minWindowSpanMs must be between 0 and windowMaxAgeMs (${maxAge}), got ${this.minWindowSpanMs}`);
     this.computeEvery = positiveInt(o.computeEvery ?? 1000, 'computeEvery');
     this.computeIntervalMs = positiveInt(o.computeIntervalMs ?? 30_000, 'computeIntervalMs');
     this.minComputeIntervalMs = o.minComputeIntervalMs ?? 1000;
@@ -308,9 +317,11 @@ class Monitor implements DriftMonitor {
       const t0 = performance.now();
       const feature = this.names[i]!;
       const w = this.windows[i]!;
-      w.evict(this.now());
-      const current = w.copyTo(this.scratch).sort();
-      const { drift } = evaluateFeature(feature, this.refs[i], this.refSamples[i], current, this.drift);
+      const now = this.now();
+      w.evict(now);
+      // Too few values or no reference: evaluateFeature says so.
+      const warm = w.size === w.capacity || w.size < this.drift.minSamples || w.oldestMs! <= now - this.minWindowSpanMs;
+      const drift = warm || !this.refs[i] ? evaluateFeature(feature, this.refs[i], this.refSamples[i], w.copyTo(this.scratch).sort(), this.drift).drift : unscored(feature, 'warming_up', w.size);
       results.push(drift);
       this.publishFeature(i, drift);
       const slice = performance.now() - t0;

@@ -23,6 +23,11 @@ export class SlidingWindow {
     return this.count;
   }
 
+  /** When the oldest live value was pushed (undefined when empty). */
+  get oldestMs(): number | undefined {
+    return this.count > 0 ? this.times[this.head] : undefined;
+  }
+
   /** Adds a value observed at `nowMs` (monotonic non-decreasing), evicting the oldest when full. */
   push(value: number, nowMs: number): void {
     const cap = this.capacity;

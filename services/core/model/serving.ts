@@ -75,6 +75,9 @@ export interface ModelDriftOptions {
  * Online drift against the reference profile stored with the model. A model without a
  * profile still serves: the monitor then reports drift_reference_available 0.
  */
+/** Share of DRIFT_WINDOW_MAX_AGE_MS a window must span before its features are scored. */
+export const DRIFT_WARMUP_SHARE = 0.75;
+
 export function createModelDrift(o: ModelDriftOptions): DriftMonitor {
   let profile;
   try {
@@ -89,6 +92,9 @@ export function createModelDrift(o: ModelDriftOptions): DriftMonitor {
     prefix: o.prefix,
     windowSize: o.config.driftWindowSize,
     windowMaxAgeMs: o.config.driftWindowMaxAgeMs,
+    // After a start, a restart or a stall, score once the window holds three quarters of its
+    // age (or is full): minutes of a stream hold a regime or two and read as drift.
+    minWindowSpanMs: Math.floor(o.config.driftWindowMaxAgeMs * DRIFT_WARMUP_SHARE),
     drift: driftDecision(o.config),
     // Score after a quarter of the window is new, so cycles stay rare at high rates.
     computeEvery: Math.max(1000, Math.floor(o.config.driftWindowSize / 4)),

@@ -106,9 +106,10 @@ describe('metrics disabled', () => {
 describe('online drift', () => {
   it('scores recent inputs against the model reference profile and exports the gauges', async () => {
     // A cycle every second: the default hour-long window is scored every 30 s or 9000 inputs.
-    const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000' });
+    // A window of exactly the inputs below: full, so scored at once (no warm-up).
+    const ref = referenceOutputs();
+    const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000', DRIFT_WINDOW_SIZE: String(20 * ref.rows.length) });
     try {
-      const ref = referenceOutputs();
       const names = Object.keys(validRow());
       const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
       for (let i = 0; i < 20; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
@@ -129,6 +130,27 @@ describe('online drift', () => {
       expect(text).toMatch(/^volwatch_drift_share [0-9.]+$/m);
       const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(check.stdout + check.stderr).toBe('');
+    } finally {
+      await api.api.stop();
+    }
+  });
+
+  it('does not score a window that is neither full nor 45 minutes old (warming up after a start): no scores, none evaluated, its fill shown', async () => {
+    const ref = referenceOutputs();
+    const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000' });
+    try {
+      const names = Object.keys(validRow());
+      const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
+      for (let i = 0; i < 5; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
+      let text = '';
+      for (let i = 0; i < 100 && !(sample(text, 'volwatch_drift_window_size{feature="log_volume_30s"}') === 5 * ref.rows.length); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await scrape(api.metricsUrl);
+      }
+      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBe(5 * ref.rows.length);
+      expect(sample(text, 'volwatch_drift_features_evaluated')).toBe(0);
+      expect(sample(text, 'volwatch_dataset_drift')).toBe(0);
+      expect(text).not.toMatch(/^volwatch_drift_score\{/m);
     } finally {
       await api.api.stop();
     }

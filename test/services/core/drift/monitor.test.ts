@@ -189,6 +189,33 @@ describe('DriftMonitor', () => {
     expect(await values(registry, names.score)).toEqual([]);
   });
 
+  test('a window younger than minWindowSpanMs and not full is warming up: no scores, no dataset drift, its size still shown', async () => {
+    const { m, registry, names } = make({ windowMaxAgeMs: 60_000, minWindowSpanMs: 45_000, windowSize: 1000 });
+    // Shifted inputs: scored, they would be drift.
+    for (const r of referenceRows(200, 10)) m.observe([r[0]! + 3, r[1]! + 6, r[2]!]);
+    clock += 44_000;
+    let snap = await m.computeNow();
+    expect(snap.features.map((f) => f.status)).toEqual(['warming_up', 'warming_up', 'warming_up']);
+    expect(snap.dataset.datasetDrift).toBe(false);
+    expect(await values(registry, names.score)).toEqual([]);
+    expect(await value(registry, names.evaluated)).toBe(0);
+    expect(await value(registry, names.windowSize, { feature: 'x' })).toBe(200);
+    clock += 1_000;
+    snap = await m.computeNow();
+    expect(snap.features.map((f) => f.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(snap.dataset.datasetDrift).toBe(true);
+  });
+
+  test('a full window is scored at once, whatever its span', async () => {
+    const { m } = make({ windowMaxAgeMs: 60_000, minWindowSpanMs: 45_000, windowSize: 100 });
+    for (const r of referenceRows(100, 11)) m.observe(r);
+    expect((await m.computeNow()).features.every((f) => f.status === 'ok')).toBe(true);
+  });
+
+  test('minWindowSpanMs beyond the window age is refused', () => {
+    expect(() => make({ windowMaxAgeMs: 60_000, minWindowSpanMs: 60_001 })).toThrow(/minWindowSpanMs must be between 0 and windowMaxAgeMs/);
+  });
+
   test('a constant feature in the reference and the window is well-defined', async () => {
     const constant = buildReferenceProfile(Array.from({ length: 2000 }, (_, i) => [3, Math.sin(i), 1]), NAMES, { seed: 1 });
     const { m } = make({ profile: constant });
