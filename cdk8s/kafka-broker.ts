@@ -415,6 +415,21 @@ export class KafkaBroker extends Construct {
       },
     });
 
+    // A tick producer run in the cluster (docs/deploy.md, "Kafka credentials"): the broker admits
+    // its pods by their name label, and this policy lets them out under default-deny, to the
+    // broker's client port and DNS only.
+    if ((props.clients ?? KAFKA_CLIENTS).includes(KAFKA_USERS.producer)) {
+      const producer = componentLabels({ name: KAFKA_USERS.producer, component: 'producer', instance: props.instance, version });
+      new k8s.KubeNetworkPolicy(this, 'producer-netpol', {
+        metadata: { name: KAFKA_USERS.producer, namespace: ns, labels: { ...producer.labels } },
+        spec: {
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': KAFKA_USERS.producer, 'app.kubernetes.io/instance': props.instance } },
+          policyTypes: ['Ingress', 'Egress'],
+          egress: [{ to: [{ podSelector: selector }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }, DNS_EGRESS],
+        },
+      });
+    }
+
     const topicsLabels = componentLabels({ name: TOPICS_JOB, component: 'topics', instance: props.instance, version });
     const topicsMetadata = { name: TOPICS_JOB, namespace: ns, labels: { ...topicsLabels.labels } };
     // kafka-topics.sh is TopicCommand; called directly, it runs on any image with the jars. It

@@ -6,7 +6,7 @@
 export const PART_OF = 'volwatch';
 export const MANAGED_BY = 'cdk8s';
 
-export type Component = 'api' | 'consumer' | 'broker' | 'topics' | 'monitoring' | 'model-config' | 'namespace';
+export type Component = 'api' | 'consumer' | 'producer' | 'broker' | 'topics' | 'monitoring' | 'model-config' | 'namespace';
 
 export interface LabelProps {
   /** `app.kubernetes.io/name`, e.g. `volwatch-api`. */

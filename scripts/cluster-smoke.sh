@@ -5,7 +5,9 @@
 #  2. Prometheus has every ServiceMonitor target of manifests/ up (API, consumer, broker);
 #  3. Prometheus has loaded every rule group of manifests/;
 #  4. POST /predict answers 200 with a prediction;
-#  5. ticks written to Kafka turn into messages on the predictions topic;
+#  5. ticks written to Kafka turn into messages on the predictions topic (the consumer logs in
+#     as its SCRAM user); the tick producer, run as a pod labelled volwatch-producer with its
+#     own SCRAM user, sends its ticks;
 #  6. with the consumer scaled to zero, its down alert fires and reaches Alertmanager; while
 #     that alert waits out its `for:`, scripts/port-forward.sh reaches Prometheus and
 #     Alertmanager, and `npm run rollback -- --to baseline` switches every API pod within 90 s
@@ -75,6 +77,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [[ -n "$restore_consumer" ]]; then "${KUBECTL[@]}" -n "$NS" scale deployment/volwatch-consumer --replicas "$restore_consumer" >/dev/null 2>&1 || true; fi
   is_dry_run || "${KUBECTL[@]}" delete namespace "$SMOKE_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  is_dry_run || "${KUBECTL[@]}" -n "$NS" delete pod "$PRODUCER_POD" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -293,6 +296,46 @@ client_overrides() {
         resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } }] } }));' "$image" "$client_js"
 }
 
+# The tick producer as a user runs it in the cluster (docs/deploy.md, "Kafka credentials"):
+# labelled volwatch-producer, logging in as its own SCRAM user with the password from the Secret.
+PRODUCER_POD=volwatch-producer-smoke
+PRODUCER_TICKS=200
+producer_overrides() {
+  local image
+  image=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-api -o jsonpath='{.spec.template.spec.containers[0].image}')
+  node -e '
+    const [image, count] = process.argv.slice(1);
+    const sc = { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    const env = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "volwatch-producer", KAFKA_SASL_PASSWORD_FILE: "/var/run/secrets/volwatch/kafka/password", LOG_LEVEL: "warn" };
+    console.log(JSON.stringify({ metadata: { labels: { "app.kubernetes.io/name": "volwatch-producer", "app.kubernetes.io/instance": "volwatch" } },
+      spec: { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [{ name: "producer", image, imagePullPolicy: "IfNotPresent", securityContext: sc,
+          command: ["node", "dist/services/producer/main.js", "--count", count, "--rate", "max", "--brokers", "kafka:9092"],
+          env: Object.entries(env).map(([name, value]) => ({ name, value })),
+          volumeMounts: [{ name: "kafka-password", mountPath: "/var/run/secrets/volwatch/kafka", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
+          resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } } }],
+        volumes: [{ name: "kafka-password", secret: { secretName: "kafka-credentials", items: [{ key: "producer", path: "password" }] } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }] } }));' "$image" "$PRODUCER_TICKS"
+}
+
+producer_in_cluster() {
+  if is_dry_run; then
+    print_cmd "${KUBECTL[@]}" -n "$NS" run "$PRODUCER_POD" --restart=Never --image='<the API image>' --overrides='<the producer: --count '"$PRODUCER_TICKS"' --rate max, SCRAM user volwatch-producer from Secret kafka-credentials>'
+    print_cmd "${KUBECTL[@]}" -n "$NS" wait --for=jsonpath='{.status.phase}'=Succeeded "pod/$PRODUCER_POD" --timeout "${TIMEOUT}s"
+    printf '  # its summary must show "sent":%s\n' "$PRODUCER_TICKS"
+    return 0
+  fi
+  "${KUBECTL[@]}" -n "$NS" delete pod "$PRODUCER_POD" --ignore-not-found --wait=true >/dev/null
+  "${KUBECTL[@]}" -n "$NS" run "$PRODUCER_POD" --restart=Never --image=unused --overrides="$(producer_overrides)" >/dev/null
+  if ! "${KUBECTL[@]}" -n "$NS" wait --for=jsonpath='{.status.phase}'=Succeeded "pod/$PRODUCER_POD" --timeout "${TIMEOUT}s" >/dev/null; then
+    die "the in-cluster producer did not succeed: $("${KUBECTL[@]}" -n "$NS" get pod "$PRODUCER_POD" -o jsonpath='{.status.phase}' 2>&1); its log: $("${KUBECTL[@]}" -n "$NS" logs "$PRODUCER_POD" 2>&1 | tail -n 20)"
+  fi
+  local summary
+  summary=$("${KUBECTL[@]}" -n "$NS" logs "$PRODUCER_POD" 2>&1 | grep '"sent"' | tail -n 1)
+  [[ "$summary" == *"\"sent\":$PRODUCER_TICKS,"* ]] || die "the in-cluster producer did not send $PRODUCER_TICKS ticks: ${summary:-no summary}"
+  "${KUBECTL[@]}" -n "$NS" delete pod "$PRODUCER_POD" --wait=false >/dev/null
+  log "the producer sent $PRODUCER_TICKS ticks as SCRAM user volwatch-producer: $summary"
+}
+
 # rollback VARIANT: npm run rollback, which waits until every API and consumer pod serves VARIANT.
 rollback() {
   local rb=("$NODE_TSX" services/rollback/main.ts --to "$1" --context "$CTX" --timeout 90)
@@ -390,6 +433,7 @@ for (let i = 150; i > 0; i--) { p *= 1 + (Math.random() - 0.5) * 0.001;
   fi
   retry "$TIMEOUT" "a prediction on the predictions topic" predictions_grew "$before"
   is_dry_run || log "ticks became predictions"
+  producer_in_cluster
 fi
 
 # The consumer, not the API, goes down for the alert: its rule's for: is minutes long, and the

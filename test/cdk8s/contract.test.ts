@@ -283,10 +283,26 @@ describe('NetworkPolicies', () => {
     expect(np.spec.egress[1].ports.map((p: Obj) => p.port)).toEqual([53, 53]);
   });
 
+  test('a producer run in the cluster, labelled volwatch-producer as docs/deploy.md says, is let out to the broker client port and DNS under default-deny, and nothing else', () => {
+    // Only the two labels the docs ask for: a pod the user writes, not one of ours.
+    const producerPod = { 'app.kubernetes.io/name': 'volwatch-producer', 'app.kubernetes.io/instance': 'volwatch' };
+    const own = ofKind('NetworkPolicy').filter((p) => p.metadata.name !== 'default-deny' && matches(p.spec.podSelector.matchLabels ?? {}, producerPod));
+    expect(own.map((p) => p.metadata.name)).toEqual(['volwatch-producer']);
+    const np = own[0]!;
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toBeUndefined();
+    expect(np.spec.egress).toHaveLength(2);
+    expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, named('StatefulSet', 'kafka').spec.template.metadata.labels)).toBe(true);
+    expect(np.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 9092 }]);
+    expect(np.spec.egress[1].ports.map((p: Obj) => p.port)).toEqual([53, 53]);
+    // And the broker admits it on that port.
+    expect(policyFor('kafka').spec.ingress[0].from.some((f: Obj) => matches(f.podSelector.matchLabels, producerPod))).toBe(true);
+  });
+
   test('with an existing Kafka nothing Kafka is deployed and the consumer egress opens only its port', () => {
     const ext = synthesize({ kafkaBootstrapServers: 'b1.kafka.example.com:9094,b2.kafka.example.com:9094' });
     const objs = [...ext.objects.values()].flat();
-    expect(objs.filter((o) => o.metadata.name === 'kafka' || o.metadata.name === 'kafka-topics')).toEqual([]);
+    expect(objs.filter((o) => o.metadata.name === 'kafka' || o.metadata.name === 'kafka-topics' || o.metadata.name === 'volwatch-producer')).toEqual([]);
     const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'volwatch-consumer')!;
     expect(env(dep.spec.template.spec.containers[0]).KAFKA_BROKERS).toBe('b1.kafka.example.com:9094,b2.kafka.example.com:9094');
     const np = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'volwatch-consumer')!;

@@ -28,6 +28,9 @@ describe('scripts/cluster-smoke.sh', () => {
       indexOf(c, "curl -sS -H 'content-type: application/json' --data-binary"),
       indexOf(c, `node -e '<150 one-second ticks as JSON lines>' | ${k} -n volwatch exec -i kafka-0 -- java -Xmx96m -cp '/opt/kafka/libs/*' org.apache.kafka.tools.ConsoleProducer`),
       c.length - 1 - [...c].reverse().findIndex((x) => x.includes('GetOffsetShell') && x.includes('--topic predictions')),
+      // The producer as users run it in the cluster: its own SCRAM user, the label the broker admits.
+      indexOf(c, `${k} -n volwatch run volwatch-producer-smoke --restart=Never`),
+      indexOf(c, `${k} -n volwatch wait '--for=jsonpath={.status.phase}=Succeeded' pod/volwatch-producer-smoke`),
       indexOf(c, `${k} -n volwatch scale deployment/volwatch-consumer --replicas 0`),
       indexOf(c, 'bash ' + ROOT + '/scripts/port-forward.sh --context kind-volwatch --offset 50000 --only prometheus,alertmanager'),
       indexOf(c, `${k} -n volwatch-smoke run client --restart=Never`),
