@@ -285,15 +285,24 @@ process.on("SIGTERM", () => { stop = true; });
   if (s.ok + s.failed === 20) console.log("started"); await new Promise((r) => setTimeout(r, 50)); }
   console.log("SUMMARY " + JSON.stringify(s)); })();'
 
-client_overrides() {
-  local image
+# The --overrides of a one-off pod on the API's image, under the restricted Pod Security Standard:
+# pod_overrides EXPR ARG..., where the JavaScript EXPR sees image, sc (the container's security
+# context), podSc (the pod's) and args (the ARGs), and is the override object.
+pod_overrides() {
+  local expr="$1" image
+  shift
   image=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-api -o jsonpath='{.spec.template.spec.containers[0].image}')
   node -e '
-    const [image, js] = process.argv.slice(1);
+    const [image, expr, ...args] = process.argv.slice(1);
     const sc = { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
-    console.log(JSON.stringify({ spec: { automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [{ name: "client", image, imagePullPolicy: "IfNotPresent", command: ["node", "-e", js], securityContext: sc,
-        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } }] } }));' "$image" "$client_js"
+    const podSc = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+    console.log(JSON.stringify(eval(expr)));' "$image" "$expr" "$@"
+}
+
+client_overrides() {
+  pod_overrides '({ spec: { automountServiceAccountToken: false, securityContext: podSc,
+    containers: [{ name: "client", image, imagePullPolicy: "IfNotPresent", command: ["node", "-e", args[0]], securityContext: sc,
+      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } }] } })' "$client_js"
 }
 
 # The tick producer as a user runs it in the cluster (docs/deploy.md, "Kafka credentials"):
@@ -301,20 +310,14 @@ client_overrides() {
 PRODUCER_POD=volwatch-producer-smoke
 PRODUCER_TICKS=200
 producer_overrides() {
-  local image
-  image=$("${KUBECTL[@]}" -n "$NS" get deployment volwatch-api -o jsonpath='{.spec.template.spec.containers[0].image}')
-  node -e '
-    const [image, count] = process.argv.slice(1);
-    const sc = { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
-    const env = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "volwatch-producer", KAFKA_SASL_PASSWORD_FILE: "/var/run/secrets/volwatch/kafka/password", LOG_LEVEL: "warn" };
-    console.log(JSON.stringify({ metadata: { labels: { "app.kubernetes.io/name": "volwatch-producer", "app.kubernetes.io/instance": "volwatch" } },
-      spec: { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-        containers: [{ name: "producer", image, imagePullPolicy: "IfNotPresent", securityContext: sc,
-          command: ["node", "dist/services/producer/main.js", "--count", count, "--rate", "max", "--brokers", "kafka:9092"],
-          env: Object.entries(env).map(([name, value]) => ({ name, value })),
-          volumeMounts: [{ name: "kafka-password", mountPath: "/var/run/secrets/volwatch/kafka", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
-          resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } } }],
-        volumes: [{ name: "kafka-password", secret: { secretName: "kafka-credentials", items: [{ key: "producer", path: "password" }] } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }] } }));' "$image" "$PRODUCER_TICKS"
+  pod_overrides '({ metadata: { labels: { "app.kubernetes.io/name": "volwatch-producer", "app.kubernetes.io/instance": "volwatch" } },
+    spec: { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: podSc,
+      containers: [{ name: "producer", image, imagePullPolicy: "IfNotPresent", securityContext: sc,
+        command: ["node", "dist/services/producer/main.js", "--count", args[0], "--rate", "max", "--brokers", "kafka:9092"],
+        env: Object.entries({ KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "volwatch-producer", KAFKA_SASL_PASSWORD_FILE: "/var/run/secrets/volwatch/kafka/password", LOG_LEVEL: "warn" }).map(([name, value]) => ({ name, value })),
+        volumeMounts: [{ name: "kafka-password", mountPath: "/var/run/secrets/volwatch/kafka", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
+        resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } } }],
+      volumes: [{ name: "kafka-password", secret: { secretName: "kafka-credentials", items: [{ key: "producer", path: "password" }] } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }] } })' "$PRODUCER_TICKS"
 }
 
 producer_in_cluster() {

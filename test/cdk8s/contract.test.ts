@@ -270,17 +270,21 @@ describe('NetworkPolicies', () => {
     }
   });
 
-  test('the topic Job has its own ServiceAccount without a token and may reach only the broker client port and DNS', () => {
-    const job = named('Job', 'kafka-topics').spec.template.spec;
-    expect(job.serviceAccountName).toBe('kafka-topics');
-    expect(named('ServiceAccount', 'kafka-topics').automountServiceAccountToken).toBe(false);
-    const np = policyFor('kafka-topics');
+  /** No ingress; egress to the broker's client port and to DNS, nothing else. */
+  const expectOnlyBrokerAndDns = (np: Obj) => {
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(np.spec.ingress).toBeUndefined();
     expect(np.spec.egress).toHaveLength(2);
     expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, named('StatefulSet', 'kafka').spec.template.metadata.labels)).toBe(true);
     expect(np.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 9092 }]);
     expect(np.spec.egress[1].ports.map((p: Obj) => p.port)).toEqual([53, 53]);
+  };
+
+  test('the topic Job has its own ServiceAccount without a token and may reach only the broker client port and DNS', () => {
+    const job = named('Job', 'kafka-topics').spec.template.spec;
+    expect(job.serviceAccountName).toBe('kafka-topics');
+    expect(named('ServiceAccount', 'kafka-topics').automountServiceAccountToken).toBe(false);
+    expectOnlyBrokerAndDns(policyFor('kafka-topics'));
   });
 
   test('a producer run in the cluster, labelled volwatch-producer as docs/deploy.md says, is let out to the broker client port and DNS under default-deny, and nothing else', () => {
@@ -288,13 +292,7 @@ describe('NetworkPolicies', () => {
     const producerPod = { 'app.kubernetes.io/name': 'volwatch-producer', 'app.kubernetes.io/instance': 'volwatch' };
     const own = ofKind('NetworkPolicy').filter((p) => p.metadata.name !== 'default-deny' && matches(p.spec.podSelector.matchLabels ?? {}, producerPod));
     expect(own.map((p) => p.metadata.name)).toEqual(['volwatch-producer']);
-    const np = own[0]!;
-    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(np.spec.ingress).toBeUndefined();
-    expect(np.spec.egress).toHaveLength(2);
-    expect(matches(np.spec.egress[0].to[0].podSelector.matchLabels, named('StatefulSet', 'kafka').spec.template.metadata.labels)).toBe(true);
-    expect(np.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 9092 }]);
-    expect(np.spec.egress[1].ports.map((p: Obj) => p.port)).toEqual([53, 53]);
+    expectOnlyBrokerAndDns(own[0]!);
     // And the broker admits it on that port.
     expect(policyFor('kafka').spec.ingress[0].from.some((f: Obj) => matches(f.podSelector.matchLabels, producerPod))).toBe(true);
   });
