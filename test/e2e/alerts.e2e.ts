@@ -19,8 +19,9 @@
  * injected drift moves 8 of 9 features (bench/drift-stream.ts --products; docs/drift.md,
  * "Calibration").
  *
- * Needs the broker of scripts/test.sh (KAFKA_BROKERS, its exporter on KAFKA_PORT + 2) and runs
- * alone: the broker-side stall alert counts every group's offset commits.
+ * Needs a broker of its own (KAFKA_BROKERS, its exporter on KAFKA_PORT + 2; scripts/test.sh starts
+ * one): it recreates the stack's topics, and the broker-side stall alert counts every group's
+ * offset commits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
