@@ -65,8 +65,19 @@ describe('scripts/lib/node-runtime.sh', () => {
   });
 
   test('a node at least as new as the pin is used as it is', () => {
-    const r = use({ PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, VOLWATCH_CACHE_DIR: '/nonexistent' });
-    expect(r.status).toBe(0);
-    expect(r.stdout.split('\n')[0]).toBe(path.join(path.dirname(process.execPath), 'node'));
+    // A stand-in that reports the pin, so the test holds whichever node runs jest, and an empty
+    // cache of its own: nothing may be fetched into it.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'volwatch-node-'));
+    try {
+      const current = path.join(dir, 'current');
+      fs.mkdirSync(current);
+      fs.writeFileSync(path.join(current, 'node'), `#!/bin/sh\necho ${PIN}\n`, { mode: 0o755 });
+      const r = use({ PATH: `${current}:${process.env.PATH}`, VOLWATCH_CACHE_DIR: path.join(dir, 'cache') });
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe(path.join(current, 'node'));
+      expect(fs.existsSync(path.join(dir, 'cache'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
