@@ -40,9 +40,27 @@ step() {
 step "type check" npx tsc -p tsconfig.json --noEmit
 step "package-lock.json is complete" bash scripts/check-lock.sh
 
+# The end-to-end suite's broker: ports of its own (see below).
+E2E_KAFKA_ENV=(KAFKA_PORT="$((${KAFKA_PORT:-9092} + 10))" KAFKA_CONTROLLER_PORT="$((${KAFKA_PORT:-9092} + 11))" KAFKA_METRICS_PORT="$((${KAFKA_PORT:-9092} + 12))" KAFKA_WORK_DIR="$REPO_ROOT/.work/kafka-e2e")
+NODE_SUITE_PID=""
+E2E_PID=""
+# On any exit: suites still running in the background (an interrupted run) are stopped with
+# everything they started (each runs in a process group of its own), the node is taken down,
+# and both brokers stop. Not in a dry run: that must leave a running broker alone.
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  local pid
+  for pid in "$E2E_PID" "$NODE_SUITE_PID"; do
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+  done
+  wait 2>/dev/null || true
+  if [[ -n "$NODE_SUITE_PID" && -z "${NODE_SUITE_DONE:-}" ]]; then bash scripts/node-down.sh >/dev/null 2>&1 || true; fi
+  bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true
+  env "${E2E_KAFKA_ENV[@]}" bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true
+}
+is_dry_run || trap cleanup EXIT
+
 step "start kafka" bash scripts/kafka-local.sh start
-# Not in a dry run: that must leave a running broker (say, the one a test run uses) alone.
-is_dry_run || trap 'bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 
 # *.restart.test.ts stop and start brokers and *.serial.test.ts use the fixed ports and
@@ -53,31 +71,33 @@ step "jest" npx jest --ci --testPathIgnorePatterns '/node_modules/' '/test/k8s/'
 # runs beside the remaining suites instead of after them: it shares no port, no broker and no
 # directory with them, and waits for its builds on their locks.
 NODE_SUITE_LOG="$REPO_ROOT/.work/node-suite.log"
-NODE_SUITE_PID=""
 if is_dry_run; then
   print_cmd bash scripts/test-node.sh --json --outputFile "$RESULTS_DIR/node.json"
   printf '  (in the background, log: %s)\n' "$NODE_SUITE_LOG"
 else
   echo "== kubernetes node suite (in the background, log: $NODE_SUITE_LOG)"
-  bash scripts/test-node.sh --json --outputFile "$RESULTS_DIR/node.json" >"$NODE_SUITE_LOG" 2>&1 &
+  setsid bash scripts/test-node.sh --json --outputFile "$RESULTS_DIR/node.json" >"$NODE_SUITE_LOG" 2>&1 &
   NODE_SUITE_PID=$!
 fi
 # The end-to-end alert proof (test/e2e): real faults watched by Prometheus and Alertmanager. It
 # mostly waits (alerts' `for:`, drift windows), so it runs beside the serial suites, on a broker
 # of its own: it recreates the local stack's topics and its broker-side stall alert counts every
 # group's offset commits. Its services and monitoring take free ports.
-E2E_KAFKA_ENV=(KAFKA_PORT="$((${KAFKA_PORT:-9092} + 10))" KAFKA_CONTROLLER_PORT="$((${KAFKA_PORT:-9092} + 11))" KAFKA_WORK_DIR="$REPO_ROOT/.work/kafka-e2e")
 E2E_LOG="$REPO_ROOT/.work/e2e-suite.log"
-E2E_PID=""
-step "start the end-to-end suite's kafka" env "${E2E_KAFKA_ENV[@]}" bash scripts/kafka-local.sh start
-is_dry_run || trap 'bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true; env "${E2E_KAFKA_ENV[@]}" bash scripts/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
+echo "== start the end-to-end suite's kafka"
+e2e_broker=1
+if ! run env "${E2E_KAFKA_ENV[@]}" bash scripts/kafka-local.sh start; then
+  echo "== start the end-to-end suite's kafka FAILED (end-to-end alerts not run)" >&2
+  status=1
+  e2e_broker=0
+fi
 if is_dry_run; then
   print_cmd env "${E2E_KAFKA_ENV[@]}" KAFKA_BROKERS="127.0.0.1:$((${KAFKA_PORT:-9092} + 10))" npx jest --ci --config test/e2e/jest.config.js --runInBand --json --outputFile "$RESULTS_DIR/e2e.json"
   printf '  (in the background, log: %s)\n' "$E2E_LOG"
-else
+elif ((e2e_broker)); then
   echo "== end-to-end alerts (in the background, log: $E2E_LOG)"
   env "${E2E_KAFKA_ENV[@]}" KAFKA_BROKERS="127.0.0.1:$((${KAFKA_PORT:-9092} + 10))" \
-    npx jest --ci --config test/e2e/jest.config.js --runInBand --json --outputFile "$RESULTS_DIR/e2e.json" >"$E2E_LOG" 2>&1 &
+    setsid npx jest --ci --config test/e2e/jest.config.js --runInBand --json --outputFile "$RESULTS_DIR/e2e.json" >"$E2E_LOG" 2>&1 &
   E2E_PID=$!
 fi
 step "jest (serial: broker restart, local stack)" npx jest --ci --runInBand --testPathPatterns '\.(restart|serial)\.test\.ts$' --json --outputFile "$RESULTS_DIR/serial.json"
@@ -99,6 +119,7 @@ if [[ -n "$NODE_SUITE_PID" ]]; then
   echo "== kubernetes node suite (waiting for it)"
   node_rc=0
   wait "$NODE_SUITE_PID" || node_rc=$?
+  NODE_SUITE_DONE=1
   cat "$NODE_SUITE_LOG"
   if ((node_rc)); then
     echo "== kubernetes node suite FAILED" >&2
