@@ -30,7 +30,7 @@ install_grafana_secret() {
   ensure_namespace "$RELEASE_NAMESPACE"
   if is_dry_run; then
     printf '+ (generate a random 32-character password) | %s\n' \
-      "$(print_cmd "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" apply -f - | cut -c3-)"
+      "$(print_cmd "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" create -f - | cut -c3-)"
     return 0
   fi
   if "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" get secret "$GRAFANA_ADMIN_SECRET" >/dev/null 2>&1; then
@@ -42,7 +42,7 @@ install_grafana_secret() {
   [[ ${#password} -eq 32 ]] || die "could not generate a Grafana password from /dev/urandom"
   # Through stdin: a --from-literal password would be visible to every user in ps.
   printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:\n  admin-user: admin\n  admin-password: %s\n' \
-    "$GRAFANA_ADMIN_SECRET" "$RELEASE_NAMESPACE" "$password" | "${KUBECTL[@]}" apply -f - >/dev/null
+    "$GRAFANA_ADMIN_SECRET" "$RELEASE_NAMESPACE" "$password" | "${KUBECTL[@]}" create -f - >/dev/null
   unset password
 }
 
@@ -60,7 +60,7 @@ KAFKA_CREDENTIAL_KEYS=(consumer producer topics)
 install_kafka_credentials() {
   if is_dry_run; then
     printf '+ (generate a random 32-character password for each of %s) | %s\n' "${KAFKA_CREDENTIAL_KEYS[*]}" \
-      "$(print_cmd "${KUBECTL[@]}" -n "$APP_NAMESPACE" apply -f - | cut -c3-)"
+      "$(print_cmd "${KUBECTL[@]}" -n "$APP_NAMESPACE" create -f - | cut -c3-)"
     return 0
   fi
   if "${KUBECTL[@]}" -n "$APP_NAMESPACE" get secret "$KAFKA_CREDENTIALS_SECRET" >/dev/null 2>&1; then
@@ -74,7 +74,7 @@ install_kafka_credentials() {
     [[ ${#password} -eq 32 ]] || die "could not generate a Kafka password from /dev/urandom"
     doc+=$(printf '\n  %s: %s' "$key" "$password")
   done
-  printf '%s\n' "$doc" | "${KUBECTL[@]}" apply -f - >/dev/null
+  printf '%s\n' "$doc" | "${KUBECTL[@]}" create -f - >/dev/null
   unset password doc
 }
 

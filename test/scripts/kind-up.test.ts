@@ -20,14 +20,14 @@ describe('scripts/kind-up.sh', () => {
       indexOf(c, `kind create cluster --name volwatch --config ${ROOT}/scripts/kind/cluster.yaml`),
       indexOf(c, 'kubectl --context kind-volwatch create namespace monitoring'),
       // The Grafana password goes through stdin, never a command line (ps shows those).
-      indexOf(c, '(generate a random 32-character password) | kubectl --context kind-volwatch -n monitoring apply -f -'),
+      indexOf(c, '(generate a random 32-character password) | kubectl --context kind-volwatch -n monitoring create -f -'),
       indexOf(c, `helm repo add prometheus-community ${env.CHART_REPO_URL}`),
       indexOf(c, 'helm --kube-context kind-volwatch upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack'),
       indexOf(c, 'docker build --tag ghcr.io/volwatch/volwatch:0.1.0'),
       indexOf(c, 'kind load docker-image ghcr.io/volwatch/volwatch:0.1.0 --name volwatch'),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/00-namespace.yaml`),
       // The broker's SCRAM passwords, before anything that reads them; through stdin.
-      indexOf(c, '(generate a random 32-character password for each of consumer producer topics) | kubectl --context kind-volwatch -n volwatch apply -f -'),
+      indexOf(c, '(generate a random 32-character password for each of consumer producer topics) | kubectl --context kind-volwatch -n volwatch create -f -'),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/10-kafka.yaml`),
       indexOf(c, `kubectl --context kind-volwatch apply --server-side --force-conflicts --field-manager=volwatch -f ${ROOT}/manifests/20-volwatch.yaml`),
       indexOf(c, 'kubectl --context kind-volwatch wait --for=condition=Established'),

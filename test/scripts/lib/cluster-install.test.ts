@@ -18,7 +18,7 @@ function withRecordingKubectl(fn: string): { status: number | null; stderr: stri
 printf '%s\\n' "$*" >>"${dir}/argv"
 case " $* " in
   *" get secret "*) exit 1 ;;
-  *" apply -f - "*) { cat; printf '\\n---end---\\n'; } >>"${dir}/stdin" ;;
+  *" create -f - "* | *" apply -f - "*) { cat; printf '\\n---end---\\n'; } >>"${dir}/stdin" ;;
 esac
 exit 0
 `,
@@ -47,6 +47,9 @@ describe('scripts/lib/cluster-install.sh: passwords never on a command line', ()
     const password: string = secret.stringData['admin-password'];
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     for (const argv of r.argv) expect({ argv, hasPassword: argv.includes(password), literal: argv.includes('--from-literal') }).toEqual({ argv, hasPassword: false, literal: false });
+    // Created, not applied: a client-side apply copies the whole input, password included, into
+    // the kubectl.kubernetes.io/last-applied-configuration annotation that describe shows.
+    expect(r.argv.filter((a) => a.includes('-f -'))).toEqual([expect.stringContaining(' create -f -')]);
     // A second install draws another password: nothing is fixed in the script.
     expect(parse(withRecordingKubectl('install_grafana_secret').stdin[0]!).stringData['admin-password']).not.toBe(password);
   });
@@ -60,6 +63,7 @@ describe('scripts/lib/cluster-install.sh: passwords never on a command line', ()
     expect(Object.keys(secret.stringData).sort()).toEqual(['consumer', 'producer', 'topics']);
     const passwords = Object.values(secret.stringData) as string[];
     expect(new Set(passwords).size).toBe(3);
+    expect(r.argv.filter((a) => a.includes('-f -'))).toEqual([expect.stringContaining(' create -f -')]);
     for (const p of passwords) {
       expect(p).toMatch(/^[A-Za-z0-9]{32}$/);
       for (const argv of r.argv) expect(argv.includes(p)).toBe(false);
