@@ -275,7 +275,12 @@ export class KafkaBroker extends Construct {
     const java = (opts: string, main: string) => `java ${opts} -cp '${KAFKA_LIBS}/*' ${main}`;
     // The SCRAM users go into the metadata log when the storage is formatted. Passwords reach the
     // JVM through a java @argfile on the /tmp emptyDir, never through a command line (ps shows those).
-    const scram = Object.entries(KAFKA_USERS).map(([key, user]) => `  printf '%s\\n' --add-scram "SCRAM-SHA-512=[name=${user},password=$(cat ${CREDENTIALS_DIR}/${key})]" >>/tmp/format.args`);
+    // A missing key or a character SCRAM's syntax would cut at stops the pod with a sentence.
+    const scram = Object.entries(KAFKA_USERS).flatMap(([key, user]) => [
+      `  pw=$(cat ${CREDENTIALS_DIR}/${key})`,
+      `  case "$pw" in '' | *[!A-Za-z0-9]*) echo "kafka-credentials: the password under key ${key} must be letters and digits, and not empty" >&2; exit 1 ;; esac`,
+      `  printf '%s\\n' --add-scram "SCRAM-SHA-512=[name=${user},password=$pw]" >>/tmp/format.args`,
+    ]);
     const brokerScript = [
       'set -eu',
       `if [ ! -f ${DATA_DIR}/meta.properties ]; then`,
@@ -286,6 +291,7 @@ export class KafkaBroker extends Construct {
       '  java @/tmp/format.args >/dev/null',
       `  echo "formatted ${DATA_DIR} with the SCRAM users ${Object.values(KAFKA_USERS).join(', ')}"`,
       '  rm -f /tmp/format.args',
+      '  unset pw',
       'fi',
       // KAFKA_OPTS: extra JVM flags (agents, system properties), as kafka-run-class.sh reads them.
       `exec ${java(`$KAFKA_HEAP_OPTS ${JVM_OPTS} \${KAFKA_OPTS:-} -Dlog4j2.configurationFile=${CONFIG_DIR}/log4j2.properties`, 'kafka.Kafka')} ${CONFIG_DIR}/server.properties`,

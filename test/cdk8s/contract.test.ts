@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { synthesize } from '../../cdk8s/app';
@@ -376,7 +377,13 @@ describe('Kafka', () => {
     // The broker registers every user when it formats its storage, passwords through a java @argfile.
     const broker = named('StatefulSet', 'kafka').spec.template.spec;
     const script = broker.containers[0].command[2] as string;
-    for (const user of ['volwatch-consumer', 'volwatch-producer', 'kafka-topics']) expect(script).toContain(`--add-scram "SCRAM-SHA-512=[name=${user},password=$(cat `);
+    for (const [key, user] of [['consumer', 'volwatch-consumer'], ['producer', 'volwatch-producer'], ['topics', 'kafka-topics']]) {
+      expect(script).toContain(`pw=$(cat /etc/kafka-credentials/${key})\n`);
+      expect(script).toContain(`--add-scram "SCRAM-SHA-512=[name=${user},password=$pw]"`);
+    }
+    // An empty or missing password, or one SCRAM's syntax would cut, stops the pod before formatting.
+    for (const pw of ['', 'a,b', 'a]b', 'a=b']) expect(spawnSync('sh', ['-c', `set -eu; pw='${pw}'; ${/case "\$pw" in .*? esac/.exec(script)![0]}; echo ok`], { encoding: 'utf8' }).status).toBe(1);
+    expect(spawnSync('sh', ['-c', `set -eu; pw=abcXYZ019; ${/case "\$pw" in .*? esac/.exec(script)![0]}; echo ok`], { encoding: 'utf8' }).stdout).toBe('ok\n');
     expect(script).toContain('java @/tmp/format.args');
     expect(script).not.toMatch(/java [^@\n]*--add-scram/);
     expect(broker.volumes).toContainEqual({ name: 'credentials', secret: { secretName: 'kafka-credentials', defaultMode: 0o440 } });
