@@ -80,6 +80,8 @@ cleanup() {
   is_dry_run || "${KUBECTL[@]}" -n "$NS" delete pod "$PRODUCER_POD" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
+PRODUCER_POD=volwatch-producer-smoke
+PRODUCER_TICKS=200
 trap cleanup EXIT
 
 k() { run "${KUBECTL[@]}" "$@"; }
@@ -307,8 +309,6 @@ client_overrides() {
 
 # The tick producer as a user runs it in the cluster (docs/deploy.md, "Kafka credentials"):
 # labelled volwatch-producer, logging in as its own SCRAM user with the password from the Secret.
-PRODUCER_POD=volwatch-producer-smoke
-PRODUCER_TICKS=200
 producer_overrides() {
   pod_overrides '({ metadata: { labels: { "app.kubernetes.io/name": "volwatch-producer", "app.kubernetes.io/instance": "volwatch" } },
     spec: { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: podSc,

@@ -91,6 +91,9 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   const admin = kafka.admin();
   // kafkajs's own retries resend only the partitions that failed (a leader moving, a topic just
   // created); the sender's retries, for outages longer than these, resend whole requests.
+  // Idempotent, so a request resent after a lost acknowledgement is not written twice; one
+  // request at a time, since kafkajs drops records of concurrent idempotent sends
+  // (tulios/kafkajs#1005).
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, retry: { retries: 12, maxRetryTime: 5000 } });
   await admin.connect();
   try {
@@ -114,7 +117,7 @@ export async function produceTicks(opts: ProducerOptions, deps: { logger: Logger
   // A bucket of ~50 ms of ticks: smooth at 2,000/s, yet few requests per second.
   const bucket = new TokenBucket(rate, live ? Math.max(1, Math.min(opts.batchSize, rate / 20)) : 1);
   const drift = opts.drift ? { atMs: wallStart + opts.drift.afterSec * 1000, injector: new DriftInjector(opts.drift.rules) } : undefined;
-  // Up to a few requests in flight keep the "max" rate high; one at a time keeps a paced stream in order.
+  // One request at a time (see the producer above), which also keeps a paced stream in order.
   const sender = new TickSender(producer, { topic: opts.topic, batchSize: opts.batchSize, maxInFlight: 1, maxBuffered: Math.max(MAX_BUFFERED, opts.batchSize), backoffMs: { initial: 250, max: 10_000 }, compression: CompressionTypes.None, logger });
   let generated = 0;
   let drifted = 0;

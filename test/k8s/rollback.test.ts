@@ -337,6 +337,7 @@ describe('npm run rollback on a real API server', () => {
     // to, answers for both pods, on the ports the shipped pod templates name.
     const served = { current: () => ({ name: 'volwatch-baseline', version: '1', variant: 'baseline' }), desiredVariant: 'baseline', inFallback: false } as unknown as ModelManager;
     const server = createVersionServer(() => served);
+    // On the host's own address, not 127.0.0.1: the API server's pod proxy dials the pod IP.
     await new Promise<void>((resolve) => server.listen(0, hostIp, resolve));
     try {
       const port = (server.address() as AddressInfo).port;
@@ -353,9 +354,9 @@ describe('npm run rollback on a real API server', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     // Nothing beyond that: no other ConfigMap, no Secret, no pod changes, no exec.
-    const can = async (verb: string, resource: string, name?: string, subresource?: string): Promise<boolean> => {
+    const can = async (verb: string, resource: string, name?: string, subresource?: string, group?: string): Promise<boolean> => {
       const review = await cluster.kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
-        body: { spec: { user: `system:serviceaccount:${ns}:rollbacker`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`], resourceAttributes: { namespace: ns, verb, resource, ...(name ? { name } : {}), ...(subresource ? { subresource } : {}) } } },
+        body: { spec: { user: `system:serviceaccount:${ns}:rollbacker`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`], resourceAttributes: { namespace: ns, verb, resource, ...(name ? { name } : {}), ...(subresource ? { subresource } : {}), ...(group ? { group } : {}) } } },
       });
       return review.status?.allowed === true;
     };
@@ -366,7 +367,7 @@ describe('npm run rollback on a real API server', () => {
       secrets: await can('get', 'secrets', 'kafka-credentials'),
       deletePods: await can('delete', 'pods', 'volwatch-api-1'),
       exec: await can('create', 'pods', 'volwatch-api-1', 'exec'),
-      patchDeployments: await can('patch', 'deployments'),
+      patchDeployments: await can('patch', 'deployments', undefined, undefined, 'apps'),
     }).toEqual({ otherConfigMap: false, listConfigMaps: false, secrets: false, deletePods: false, exec: false, patchDeployments: false });
   });
 });
