@@ -19,9 +19,10 @@
  * injected drift moves 8 of 9 features (bench/drift-stream.ts --products; docs/drift.md,
  * "Calibration").
  *
- * Needs a broker of its own (KAFKA_BROKERS, its exporter on KAFKA_PORT + 2; scripts/test.sh starts
- * one): it recreates the stack's topics, and the broker-side stall alert counts every group's
- * offset commits.
+ * Needs the broker of scripts/test.sh (KAFKA_BROKERS, its exporter on KAFKA_PORT + 2) and runs
+ * alone: it recreates the stack's topics, the broker-side stall alert counts every group's offset
+ * commits, and the drift case needs its processes to keep pace (run beside the serial suites on
+ * a loaded machine, the API's drift windows read as drifted).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';

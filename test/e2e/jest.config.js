@@ -1,5 +1,5 @@
-// Jest config of the end-to-end alert suite (npm run test:e2e; scripts/test.sh runs it beside the
-// serial suites, on a broker of its own).
+// Jest config of the end-to-end alert suite (npm run test:e2e; scripts/test.sh runs it alone,
+// after the other suites, against its broker).
 const path = require('node:path');
 const base = require('../../jest.config.js');
 
