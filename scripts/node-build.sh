@@ -27,20 +27,16 @@ USAGE
 }
 
 WHAT=all
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    binaries | images | all) WHAT=$1 ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
+ARGS=()
+parse_args '@ARGS' "$@"
+for arg in "${ARGS[@]}"; do
+  case "$arg" in
+    binaries | images | all) WHAT=$arg ;;
     *)
       usage >&2
-      die "unknown argument: $1"
+      die "unknown argument: $arg"
       ;;
   esac
-  shift
 done
 load_chart_env
 

@@ -23,21 +23,7 @@ USAGE
 }
 
 CHECK_ONLY=0
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --check) CHECK_ONLY=1 ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      die "unknown argument: $1"
-      ;;
-  esac
-  shift
-done
+parse_args '--check:CHECK_ONLY=1' "$@"
 need_tools ip iptables iptables-save findmnt
 if ! is_dry_run && [[ "$(id -u)" != 0 ]]; then
   die "the node's bridge, iptables rules and mounts can only be removed by root"

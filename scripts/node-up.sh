@@ -35,26 +35,7 @@ USAGE
 NODE_ONLY=0
 MANIFESTS="$VOLWATCH_ROOT/manifests"
 TIMEOUT=600
-while (($#)); do
-  case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --node-only) NODE_ONLY=1 ;;
-    --manifests | --timeout)
-      [[ $# -ge 2 ]] || die "$1 needs a value"
-      if [[ "$1" == --manifests ]]; then MANIFESTS=$2; else TIMEOUT=$2; fi
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *)
-      usage >&2
-      die "unknown argument: $1"
-      ;;
-  esac
-  shift
-done
+parse_args '--node-only:NODE_ONLY=1 --manifests=MANIFESTS --timeout=TIMEOUT' "$@"
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds, got $TIMEOUT"
 ((NODE_ONLY)) || [[ -d "$MANIFESTS" ]] || die "manifest directory $MANIFESTS not found: run npm run synth"
 load_chart_env
