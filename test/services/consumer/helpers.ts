@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { TickSimulator } from '../../../services/core/simulator';
 import type { Tick } from '../../../services/core/ticks';
 import { loadConsumerConfig } from '../../../services/consumer/config';
@@ -55,10 +55,14 @@ export function simulatedTicks(n: number, seed = 7, startMs = Date.now() - 5000)
   return Array.from({ length: n }, () => sim.next());
 }
 
+/**
+ * The tests' tick producer. Idempotent, one request at a time: a request retried under load
+ * must not write its records twice, or a test would count the fixture's duplicates as the consumer's.
+ */
+export const fixtureProducer = (kafka: Kafka): Producer => kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+
 export async function produce(kafka: Kafka, topic: string, messages: { key: string | null; value: string | null }[]): Promise<void> {
-  // Idempotent, one request at a time: a request retried under load must not write its
-  // records twice, or a test would count the fixture's duplicates as the consumer's.
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = fixtureProducer(kafka);
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });

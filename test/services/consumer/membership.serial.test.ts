@@ -4,7 +4,7 @@ import type { Prediction } from '../../../services/consumer/predictions';
 import { TickSimulator } from '../../../services/core/simulator';
 import { tickMessage } from '../../../services/producer/producer';
 import { createTopics, uniqueTopic } from '../../support/kafka';
-import { adminLag, consumerEnv, exited, freshTopics, loggedPort, readTopic, sample, scrape, spawnConsumer, startConsumer, testKafka, waitFor } from './helpers';
+import { adminLag, consumerEnv, exited, fixtureProducer, freshTopics, loggedPort, readTopic, sample, scrape, spawnConsumer, startConsumer, testKafka, waitFor } from './helpers';
 
 // Three members join, leave, crash and come back while ticks flow; a fourth consumer in a group
 // of its own reads the same ticks without interruption. Timing-sensitive (session timeouts, pauses):
@@ -57,7 +57,7 @@ test('joins, a graceful leave, a kill -9 with an immediate restart and partition
   const t = await freshTopics('members', { partitions: 3 });
   const refPredictions = uniqueTopic('members-reference.predictions');
   await createTopics([refPredictions], 3);
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = fixtureProducer(kafka);
   await producer.connect();
   stops.push(() => producer.disconnect());
 
