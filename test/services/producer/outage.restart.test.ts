@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { parseTick } from '../../../services/core/ticks';
 import { REPO_ROOT, type PrivateBroker, privateBroker, testKafka, uniqueTopic } from '../../support/kafka';
-import { exited, readTopic } from '../consumer/helpers';
+import { exited, readTopic, waitFor } from '../consumer/helpers';
 
 // Stops and starts Kafka: its own broker, so tests sharing the main one are not disturbed.
 jest.setTimeout(240_000);
@@ -79,14 +79,8 @@ test('a broker killed with SIGKILL mid-request at full speed: every tick is in t
   const io = runProducer(topic, ['--rate', 'max', '--count', '400000', '--seed', '4']);
   const { child } = io;
   // Killed while requests are in flight: some are written but never acknowledged.
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (/"msg":"producing"/.test(io.err) || child.exitCode !== null) {
-        clearInterval(poll);
-        child.exitCode === null ? resolve() : reject(new Error(`the producer ended before the kill:\n${io.err.slice(-2000)}`));
-      }
-    }, 50);
-  });
+  await waitFor(() => (/"msg":"producing"/.test(io.err) || child.exitCode !== null ? true : undefined), 60_000, 'the producer to be producing', 50);
+  expect({ ended: child.exitCode, err: child.exitCode === null ? '' : io.err.slice(-2000) }).toEqual({ ended: null, err: '' });
   process.kill(Number(readFileSync(path.join(broker.workDir, 'kafka.pid'), 'utf8').trim()), 'SIGKILL');
   await new Promise((r) => setTimeout(r, 3000));
   await broker.run('start');
