@@ -88,7 +88,7 @@ export const KAFKA_CREDENTIALS_SECRET = 'kafka-credentials';
 /** Where a client container finds its own password (KAFKA_SASL_PASSWORD_FILE). */
 export const KAFKA_PASSWORD_FILE = '/var/run/secrets/volwatch/kafka/password';
 /** The broker's own listener for in-pod tools (and the inter-broker traffic of this one broker): loopback, no authentication. */
-export const KAFKA_INTERNAL_PORT = 9095;
+const KAFKA_INTERNAL_PORT = 9095;
 const CREDENTIALS_DIR = '/etc/kafka-credentials';
 
 /** Where the volwatch image keeps the JMX exporter agent jar. */

@@ -29,11 +29,11 @@ export interface ModelServingConfig {
 }
 
 /** DRIFT_STATTEST values: one method for every feature, or Evidently's choice per feature. */
-export const DRIFT_STATTESTS = ['psi', 'ks', 'wasserstein', 'auto'] as const;
+const DRIFT_STATTESTS = ['psi', 'ks', 'wasserstein', 'auto'] as const;
 export type DriftStattest = 'auto' | SelectableMethod;
 
 /** Default DRIFT_STATTEST_THRESHOLD per method: PSI's "major shift" online, Evidently's for the others. */
-export const DRIFT_STATTEST_THRESHOLDS: Readonly<Record<SelectableMethod, number>> = {
+const DRIFT_STATTEST_THRESHOLDS: Readonly<Record<SelectableMethod, number>> = {
   psi: ONLINE_DRIFT_DEFAULTS.thresholds.psi!,
   ks: DEFAULT_THRESHOLDS.ksPValue,
   wasserstein: DEFAULT_THRESHOLDS.wasserstein,

@@ -71,12 +71,13 @@ export interface ModelDriftOptions {
   readonly logger: Logger;
 }
 
+/** Share of DRIFT_WINDOW_MAX_AGE_MS a window must span before its features are scored. */
+const DRIFT_WARMUP_SHARE = 0.75;
+
 /**
  * Online drift against the reference profile stored with the model. A model without a
  * profile still serves: the monitor then reports drift_reference_available 0.
  */
-/** Share of DRIFT_WINDOW_MAX_AGE_MS a window must span before its features are scored. */
-export const DRIFT_WARMUP_SHARE = 0.75;
 
 export function createModelDrift(o: ModelDriftOptions): DriftMonitor {
   let profile;
