@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { check } from './common';
-import { ROLLBACK_RULES } from '../services/rollback/options';
+import { ROLLBACK_ROLE, ROLLBACK_RULES } from '../services/rollback/options';
 import { componentLabels } from './labels';
 
 export type ModelVariant = 'ml' | 'baseline';
@@ -29,7 +29,7 @@ export class ModelVariantConfig extends Construct {
   static readonly NAME = 'volwatch-model-variant';
   static readonly KEY = 'variant';
   static readonly MOUNT_DIR = '/etc/volwatch/model';
-  static readonly ROLLBACK_ROLE = 'volwatch-rollback';
+  static readonly ROLLBACK_ROLE = ROLLBACK_ROLE;
   readonly name = ModelVariantConfig.NAME;
   readonly variant: ModelVariant;
 

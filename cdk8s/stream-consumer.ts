@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Construct } from 'constructs';
 import { CONSUMER_DEFAULTS } from '../services/consumer/config';
+import { CONSUMER_VERSION_PORT_NAME } from '../services/rollback/options';
 import { k8s } from 'cdk8s-plus-28';
 import { check, DNS_EGRESS } from './common';
 import { KAFKA_PASSWORD_FILE, KAFKA_USERS, kafkaPasswordVolume, type KafkaBroker } from './kafka-broker';
@@ -33,7 +34,7 @@ export class StreamConsumer extends ModelService {
   static readonly NAME = 'volwatch-consumer';
   static readonly VERSION_PORT = 8080;
   /** The container port `npm run rollback` reads /version from (services/rollback/pods.ts). */
-  static readonly VERSION_PORT_NAME = 'version';
+  static readonly VERSION_PORT_NAME = CONSUMER_VERSION_PORT_NAME;
 
   constructor(scope: Construct, id: string, props: StreamConsumerProps) {
     super(scope, id, StreamConsumer.NAME, 'consumer', props, props.metricsPort ?? CONSUMER_DEFAULTS.metricsPort);

@@ -48,6 +48,11 @@ export { UsageError };
  * /version through the pod proxy. A missing namespace is named only when `get` on namespaces is
  * also allowed (cluster-wide, so not in the Role).
  */
+/** The optional Role the manifests ship for the rollback (bound to nobody). */
+export const ROLLBACK_ROLE = 'volwatch-rollback';
+/** The consumer's port serving GET /version alone, which the rollback asks through the pod proxy. */
+export const CONSUMER_VERSION_PORT_NAME = 'version';
+
 export const ROLLBACK_RULES: readonly { readonly resource: string; readonly verbs: readonly string[]; readonly configMapOnly?: true }[] = [
   { resource: 'configmaps', verbs: ['get', 'patch'], configMapOnly: true },
   { resource: 'pods', verbs: ['list'] },

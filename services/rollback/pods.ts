@@ -1,6 +1,7 @@
 // Which pods must confirm a variant change, where each one reports its variant, and how to read
 // the report. Pure functions over plain objects: the cluster calls live in rollback.ts.
 import type { V1Pod } from '@kubernetes/client-node';
+import { CONSUMER_VERSION_PORT_NAME } from './options';
 
 export type Component = 'api' | 'consumer';
 
@@ -11,7 +12,7 @@ export type Component = 'api' | 'consumer';
  */
 export const VERSION_ENDPOINTS: Readonly<Record<Component, { readonly portNames: readonly string[]; readonly path: string }>> = {
   api: { portNames: ['http'], path: 'version' },
-  consumer: { portNames: ['version', 'metrics'], path: 'version' },
+  consumer: { portNames: [CONSUMER_VERSION_PORT_NAME, 'metrics'], path: 'version' },
 };
 
 export const PART_OF_LABEL = 'app.kubernetes.io/part-of';

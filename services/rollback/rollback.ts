@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig, Observable, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ConfigurationOptions, RequestContext, ResponseContext, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
-import { ROLLBACK_RULES, UsageError, VARIANT_KEY } from './options';
+import { ROLLBACK_ROLE, ROLLBACK_RULES, UsageError, VARIANT_KEY } from './options';
 import type { RollbackOptions, Variant } from './options';
 import { judge, mountsConfigMap, parseVersionReport, POD_LABEL_SELECTOR, podRef, podsToVerify, probeFor } from './pods';
 import type { PodRef } from './pods';
@@ -160,7 +160,7 @@ export async function rollback(opts: RollbackOptions, log: Log = (line) => conso
   const fail = (action: string, err: unknown): RollbackError => {
     const { status, message } = describeError(err);
     if (status === 401 || status === 403) {
-      return new RollbackError(`not allowed to ${action} (${where}): ${message}. The rollback needs ${NEEDS} in ${namespace} (the Role volwatch-rollback grants exactly that).`);
+      return new RollbackError(`not allowed to ${action} (${where}): ${message}. The rollback needs ${NEEDS} in ${namespace} (the Role ${ROLLBACK_ROLE} grants exactly that).`);
     }
     // Without an answer a patch may still have landed; re-running is safe because it is idempotent.
     if (status === undefined) return new RollbackError(`cannot ${action}: the API server did not answer (${where}): ${message}. Check --context and the network, then re-run`);
