@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { API_METRICS, HTTP_DURATION_BUCKETS, LATENCY_SLO_SECONDS } from '../../../services/api/metrics';
+import { driftMetricNames } from '../../../services/core/drift/monitor';
 import { type RunningApi, postJson, sample, scrape, seriesCount, startApi } from '../../support/api';
 import { referenceOutputs, validRow } from '../../support/fixtures';
 import { BUILD_TIMEOUT_MS, monitoringTool } from '../../support/monitoring-tools';
@@ -104,30 +105,39 @@ describe('metrics disabled', () => {
 });
 
 describe('online drift', () => {
+  const DRIFT = driftMetricNames('volwatch_');
+
+  /** Posts the reference rows `copies` times and returns the scrape once the window holds them all (and, if asked, a cycle finished). */
+  async function fillWindow(api: RunningApi, copies: number, opts: { computed?: boolean } = {}): Promise<{ text: string; rows: number }> {
+    const ref = referenceOutputs();
+    const rows = copies * ref.rows.length;
+    const names = Object.keys(validRow());
+    const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
+    for (let i = 0; i < copies; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
+    // The gauges are written feature by feature, one slice per event-loop turn: the window size
+    // first, the timestamp last.
+    let text = '';
+    const done = () => sample(text, `${DRIFT.windowSize}{feature="log_volume_30s"}`) === rows && (!opts.computed || sample(text, DRIFT.lastComputed)! > 0);
+    for (let i = 0; i < 100 && !done(); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await scrape(api.metricsUrl);
+    }
+    return { text, rows };
+  }
+
   it('scores recent inputs against the model reference profile and exports the gauges', async () => {
     // A cycle every second: the default hour-long window is scored every 30 s or 9000 inputs.
     // A window of exactly the inputs below: full, so scored at once (no warm-up).
-    const ref = referenceOutputs();
-    const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000', DRIFT_WINDOW_SIZE: String(20 * ref.rows.length) });
+    const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000', DRIFT_WINDOW_SIZE: String(20 * referenceOutputs().rows.length) });
     try {
-      const names = Object.keys(validRow());
-      const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
-      for (let i = 0; i < 20; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
-      let text = '';
-      // Wait for a whole cycle over every input: the gauges are written feature by feature, one
-      // slice per event-loop turn, and the window size first, the timestamp last.
-      const all = () => sample(text, 'volwatch_drift_window_size{feature="log_volume_30s"}') === 20 * ref.rows.length && sample(text, 'volwatch_drift_last_computed_timestamp_seconds')! > 0;
-      for (let i = 0; i < 100 && !all(); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        text = await scrape(api.metricsUrl);
-      }
-      expect(sample(text, 'volwatch_drift_reference_available')).toBe(1);
+      const { text, rows } = await fillWindow(api, 20, { computed: true });
+      expect(sample(text, DRIFT.referenceAvailable)).toBe(1);
       // The gauge is set by the compute cycle, once every input above is in the window.
-      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBe(20 * ref.rows.length);
-      expect(text).toMatch(/^volwatch_drift_score\{feature="rv_60s",method="psi"\} [0-9.e-]+$/m);
-      expect(text).toMatch(/^volwatch_drift_score\{feature="rv_60s",method="wasserstein"\} [0-9.e-]+$/m);
-      expect(text).toMatch(/^# HELP volwatch_drift_detected 1 when the feature drifted: PSI >= 0.2$/m);
-      expect(text).toMatch(/^volwatch_drift_share [0-9.]+$/m);
+      expect(sample(text, `${DRIFT.windowSize}{feature="rv_60s"}`)).toBe(rows);
+      expect(text).toMatch(new RegExp(`^${DRIFT.score}\\{feature="rv_60s",method="psi"\\} [0-9.e-]+$`, 'm'));
+      expect(text).toMatch(new RegExp(`^${DRIFT.score}\\{feature="rv_60s",method="wasserstein"\\} [0-9.e-]+$`, 'm'));
+      expect(text).toMatch(new RegExp(`^# HELP ${DRIFT.detected} 1 when the feature drifted: PSI >= 0.2$`, 'm'));
+      expect(text).toMatch(new RegExp(`^${DRIFT.share} [0-9.]+$`, 'm'));
       const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(check.stdout + check.stderr).toBe('');
     } finally {
@@ -136,23 +146,16 @@ describe('online drift', () => {
   });
 
   it('does not score a window that is neither full nor 45 minutes old (warming up after a start): no scores, none evaluated, its fill shown', async () => {
-    const ref = referenceOutputs();
     const api = await startApi({ DRIFT_COMPUTE_INTERVAL_MS: '1000' });
     try {
-      const names = Object.keys(validRow());
-      const instances = ref.rows.map((r: number[]) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
-      for (let i = 0; i < 5; i++) expect((await postJson(`${api.url}/predict`, { instances })).status).toBe(200);
-      let text = '';
-      for (let i = 0; i < 100 && !(sample(text, 'volwatch_drift_window_size{feature="log_volume_30s"}') === 5 * ref.rows.length); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        text = await scrape(api.metricsUrl);
-      }
-      expect(sample(text, 'volwatch_drift_window_size{feature="rv_60s"}')).toBe(5 * ref.rows.length);
-      expect(sample(text, 'volwatch_drift_features_evaluated')).toBe(0);
-      expect(sample(text, 'volwatch_dataset_drift')).toBe(0);
-      expect(text).not.toMatch(/^volwatch_drift_score\{/m);
+      const { text, rows } = await fillWindow(api, 5);
+      expect(sample(text, `${DRIFT.windowSize}{feature="rv_60s"}`)).toBe(rows);
+      expect(sample(text, DRIFT.evaluated)).toBe(0);
+      expect(sample(text, DRIFT.dataset)).toBe(0);
+      expect(text).not.toMatch(new RegExp(`^${DRIFT.score}\\{`, 'm'));
     } finally {
       await api.api.stop();
     }
   });
 });
+
