@@ -26,24 +26,40 @@ ensure_namespace() {
   fi
 }
 
+# create_secret_once NS NAME WHAT KEY[=VALUE]...: creates Secret NAME in NS unless it exists (its
+# values are then kept), each KEY with VALUE or, without one, a random 32-character password
+# (WHAT names them in the plan). Through stdin, never a command line, where `ps` shows it to every
+# user; and created, not applied: apply copies its input, passwords included, into the
+# last-applied-configuration annotation that `kubectl describe` prints.
+create_secret_once() {
+  local ns="$1" name="$2" what="$3" spec key value doc
+  shift 3
+  if is_dry_run; then
+    printf '+ (generate %s) | %s\n' "$what" "$(print_cmd "${KUBECTL[@]}" -n "$ns" create -f - | cut -c3-)"
+    return 0
+  fi
+  if "${KUBECTL[@]}" -n "$ns" get secret "$name" >/dev/null 2>&1; then
+    log "Secret $name exists: keeping its values"
+    return 0
+  fi
+  doc=$(printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:' "$name" "$ns")
+  for spec in "$@"; do
+    key="${spec%%=*}"
+    if [[ "$spec" == *=* ]]; then
+      value="${spec#*=}"
+    else
+      value=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
+      [[ ${#value} -eq 32 ]] || die "could not generate a password for $name/$key from /dev/urandom"
+    fi
+    doc+=$(printf '\n  %s: %s' "$key" "$value")
+  done
+  printf '%s\n' "$doc" | "${KUBECTL[@]}" create -f - >/dev/null
+  unset value doc
+}
+
 install_grafana_secret() {
   ensure_namespace "$RELEASE_NAMESPACE"
-  if is_dry_run; then
-    printf '+ (generate a random 32-character password) | %s\n' \
-      "$(print_cmd "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" create -f - | cut -c3-)"
-    return 0
-  fi
-  if "${KUBECTL[@]}" -n "$RELEASE_NAMESPACE" get secret "$GRAFANA_ADMIN_SECRET" >/dev/null 2>&1; then
-    log "Secret $GRAFANA_ADMIN_SECRET exists: keeping its password"
-    return 0
-  fi
-  local password
-  password=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
-  [[ ${#password} -eq 32 ]] || die "could not generate a Grafana password from /dev/urandom"
-  # Through stdin: a --from-literal password would be visible to every user in ps.
-  printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:\n  admin-user: admin\n  admin-password: %s\n' \
-    "$GRAFANA_ADMIN_SECRET" "$RELEASE_NAMESPACE" "$password" | "${KUBECTL[@]}" create -f - >/dev/null
-  unset password
+  create_secret_once "$RELEASE_NAMESPACE" "$GRAFANA_ADMIN_SECRET" 'a random 32-character password' admin-user=admin admin-password
 }
 
 install_chart() {
@@ -58,24 +74,7 @@ install_chart() {
 KAFKA_CREDENTIALS_SECRET=kafka-credentials
 KAFKA_CREDENTIAL_KEYS=(consumer producer topics)
 install_kafka_credentials() {
-  if is_dry_run; then
-    printf '+ (generate a random 32-character password for each of %s) | %s\n' "${KAFKA_CREDENTIAL_KEYS[*]}" \
-      "$(print_cmd "${KUBECTL[@]}" -n "$APP_NAMESPACE" create -f - | cut -c3-)"
-    return 0
-  fi
-  if "${KUBECTL[@]}" -n "$APP_NAMESPACE" get secret "$KAFKA_CREDENTIALS_SECRET" >/dev/null 2>&1; then
-    log "Secret $KAFKA_CREDENTIALS_SECRET exists: keeping its passwords"
-    return 0
-  fi
-  local doc key password
-  doc=$(printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: Opaque\nstringData:\n' "$KAFKA_CREDENTIALS_SECRET" "$APP_NAMESPACE")
-  for key in "${KAFKA_CREDENTIAL_KEYS[@]}"; do
-    password=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
-    [[ ${#password} -eq 32 ]] || die "could not generate a Kafka password from /dev/urandom"
-    doc+=$(printf '\n  %s: %s' "$key" "$password")
-  done
-  printf '%s\n' "$doc" | "${KUBECTL[@]}" create -f - >/dev/null
-  unset password doc
+  create_secret_once "$APP_NAMESPACE" "$KAFKA_CREDENTIALS_SECRET" "a random 32-character password for each of ${KAFKA_CREDENTIAL_KEYS[*]}" "${KAFKA_CREDENTIAL_KEYS[@]}"
 }
 
 apply_manifests() {
