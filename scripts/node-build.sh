@@ -54,13 +54,8 @@ binaries() {
   local start=$SECONDS c
   need_tools go
   # Kubernetes first: the node cannot start without it, and it takes longest.
-  if is_dry_run; then
-    run bash "$VOLWATCH_ROOT/scripts/control-plane.sh" build
-    run bash "$VOLWATCH_ROOT/scripts/control-plane.sh" build-node
-  else
-    bash "$VOLWATCH_ROOT/scripts/control-plane.sh" build
-    bash "$VOLWATCH_ROOT/scripts/control-plane.sh" build-node
-  fi
+  run bash "$VOLWATCH_ROOT/scripts/control-plane.sh" build
+  run bash "$VOLWATCH_ROOT/scripts/control-plane.sh" build-node
   for c in containerd cni crictl crane coredns helm operator; do
     "build_$c" >/dev/null
   done

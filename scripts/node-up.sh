@@ -64,11 +64,7 @@ step() { log "$*"; }
 # ---- 1. binaries and images ----------------------------------------------------------------
 build_all() {
   step "1/8 binaries and images (built once, cached in $NODE_CACHE_DIR)"
-  if is_dry_run; then
-    run bash "$VOLWATCH_ROOT/scripts/node-build.sh" all
-  else
-    bash "$VOLWATCH_ROOT/scripts/node-build.sh" all
-  fi
+  run bash "$VOLWATCH_ROOT/scripts/node-build.sh" all
 }
 
 # ---- 2. host network -------------------------------------------------------------------------
@@ -195,11 +191,7 @@ start_containerd() {
   # The runc shim must be on containerd's PATH; the CNI plugins are found through the config.
   PATH="$CONTAINERD_BIN:$PATH" node_start containerd "$CONTAINERD_BIN/containerd" --config "$NODE_DIR/containerd/config.toml"
   wait_until 60 "containerd's socket" containerd "$CONTAINERD_BIN/containerd" containerd_ready
-  if is_dry_run; then
-    run bash "$VOLWATCH_ROOT/scripts/node-images.sh" import
-  else
-    bash "$VOLWATCH_ROOT/scripts/node-images.sh" import
-  fi
+  run bash "$VOLWATCH_ROOT/scripts/node-images.sh" import
 }
 
 # ---- 5. kubelet and kube-proxy ----------------------------------------------------------------------
