@@ -72,8 +72,6 @@ export interface KafkaBrokerProps extends Partial<ResourceProps> {
   readonly clients?: readonly string[];
 }
 
-/** The workloads that talk to the broker: the stream consumer and the tick producer. */
-export const KAFKA_CLIENTS: readonly string[] = ['volwatch-consumer', 'volwatch-producer'];
 const TOPICS_JOB = 'kafka-topics';
 
 /**
@@ -84,6 +82,8 @@ const TOPICS_JOB = 'kafka-topics';
  */
 export const KAFKA_USERS = { consumer: 'volwatch-consumer', producer: 'volwatch-producer', topics: TOPICS_JOB } as const;
 export type KafkaUser = keyof typeof KAFKA_USERS;
+/** The workloads that talk to the broker: the stream consumer and the tick producer. */
+export const KAFKA_CLIENTS: readonly string[] = [KAFKA_USERS.consumer, KAFKA_USERS.producer];
 export const KAFKA_CREDENTIALS_SECRET = 'kafka-credentials';
 /** Where a client container finds its own password (KAFKA_SASL_PASSWORD_FILE). */
 export const KAFKA_PASSWORD_FILE = '/var/run/secrets/volwatch/kafka/password';
@@ -172,7 +172,11 @@ export class KafkaBroker extends Construct {
     this.namespace = props.namespace;
     this.metrics = props.externalBootstrapServers === undefined && props.jmxExporterImage !== undefined;
     if (props.jmxExporterImage !== undefined) checkImage('KafkaBroker jmxExporterImage', props.jmxExporterImage);
-    for (const c of props.clients ?? KAFKA_CLIENTS) checkDnsLabel('KafkaBroker', 'clients entry', c);
+    const clients = props.clients ?? KAFKA_CLIENTS;
+    for (const c of clients) checkDnsLabel('KafkaBroker', 'clients entry', c);
+    // Clients are admitted by their name label alone (plus the instance), the two labels a user's
+    // own producer pod is asked to carry (docs/deploy.md).
+    const byName = (name: string) => ({ matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': props.instance } });
     for (const t of this.topics) {
       check(/^[A-Za-z0-9._-]{1,249}$/.test(t.name), `KafkaBroker: topic name ${JSON.stringify(t.name)} is not valid: use letters, digits, ".", "_" and "-"`);
       check(Number.isInteger(t.partitions) && t.partitions >= 1, `KafkaBroker: topic ${t.name} partitions ${t.partitions} must be an integer >= 1`);
@@ -409,9 +413,7 @@ export class KafkaBroker extends Construct {
         // The metrics port is for the monitoring namespace's Prometheus only.
         ingress: [
           {
-            from: [...(props.clients ?? KAFKA_CLIENTS), TOPICS_JOB].map((name) => ({
-              podSelector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': props.instance } },
-            })),
+            from: [...clients, TOPICS_JOB].map((name) => ({ podSelector: byName(name) })),
             ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }],
           },
           ...(this.metrics ? [{ from: [{ namespaceSelector: namespaceSelector(props.monitoringNamespace ?? 'monitoring') }], ports: [{ protocol: 'TCP', port: tcp(JMX_EXPORTER_PORT) }] }] : []),
@@ -424,12 +426,12 @@ export class KafkaBroker extends Construct {
     // A tick producer run in the cluster (docs/deploy.md, "Kafka credentials"): the broker admits
     // its pods by their name label, and this policy lets them out under default-deny, to the
     // broker's client port and DNS only.
-    if ((props.clients ?? KAFKA_CLIENTS).includes(KAFKA_USERS.producer)) {
+    if (clients.includes(KAFKA_USERS.producer)) {
       const producer = componentLabels({ name: KAFKA_USERS.producer, component: 'producer', instance: props.instance, version });
       new k8s.KubeNetworkPolicy(this, 'producer-netpol', {
         metadata: { name: KAFKA_USERS.producer, namespace: ns, labels: { ...producer.labels } },
         spec: {
-          podSelector: { matchLabels: { 'app.kubernetes.io/name': KAFKA_USERS.producer, 'app.kubernetes.io/instance': props.instance } },
+          podSelector: byName(KAFKA_USERS.producer),
           policyTypes: ['Ingress', 'Egress'],
           egress: [{ to: [{ podSelector: selector }], ports: [{ protocol: 'TCP', port: tcp(KafkaBroker.CLIENT_PORT) }] }, DNS_EGRESS],
         },
